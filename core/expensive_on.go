@@ -1,0 +1,6 @@
+//go:build invariants
+
+package core
+
+// ExpensiveChecks: see expensive_off.go.
+const ExpensiveChecks = true
