@@ -1,0 +1,83 @@
+package raftsm
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/logger"
+)
+
+// RaftTiming is the Raft timing shared by every shard of a broker. The
+// values must be the same on every broker of a cluster.
+type RaftTiming struct {
+	// RTTMs is the nominal round trip between brokers in milliseconds; all
+	// other Raft timing is a multiple of it.
+	RTTMs uint64
+	// ElectionRTT is the election timeout in RTTs (dragonboat adds jitter).
+	ElectionRTT uint64
+	// HeartbeatRTT is the leader's heartbeat interval in RTTs.
+	HeartbeatRTT uint64
+	// SnapshotEntries: a replica takes a local snapshot (and may compact its
+	// Raft log) after this many applied entries.
+	SnapshotEntries uint64
+	// CompactionOverheadEntries is how many entries stay in the Raft log
+	// behind a snapshot, so a slightly lagging follower catches up from the
+	// log rather than by a snapshot.
+	CompactionOverheadEntries uint64
+}
+
+// DefaultRaftTiming suits brokers on one host or one LAN: 10 ms RTT,
+// elections after about 100 ms, heartbeats every 10 ms.
+func DefaultRaftTiming() RaftTiming {
+	return RaftTiming{RTTMs: 10, ElectionRTT: 10, HeartbeatRTT: 1, SnapshotEntries: 10000, CompactionOverheadEntries: 5000}
+}
+
+func init() {
+	// dragonboat logs every election at INFO; our own log says what matters.
+	for _, pkg := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "raftpb", "grpc", "config", "settings"} {
+		logger.GetLogger(pkg).SetLevel(logger.WARNING)
+	}
+}
+
+// newNodeHost starts dragonboat for one broker, with its Raft log (LogDB)
+// under <dataDir>/raft.
+func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events) (*dragonboat.NodeHost, error) {
+	dir := filepath.Join(dataDir, "raft")
+	nhc := config.NodeHostConfig{
+		NodeHostDir:    dir,
+		WALDir:         dir,
+		RTTMillisecond: t.RTTMs,
+		RaftAddress:    raftAddr,
+		// Leader changes and snapshot traffic feed the broker's log and
+		// the tests' checks.
+		RaftEventListener:   ev,
+		SystemEventListener: ev,
+		Expert: config.ExpertConfig{
+			// The large default keeps 4 x 128 MiB memtables per LogDB shard;
+			// a broker hosting hundreds of shards wants the small profile.
+			LogDB: config.GetSmallMemLogDBConfig(),
+		},
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("start raft node host at %s (raft address %s): %w", dir, raftAddr, err)
+	}
+	return nh, nil
+}
+
+// shardConfig is the dragonboat configuration of one replica.
+func shardConfig(shardID, replicaID uint64, t RaftTiming) config.Config {
+	return config.Config{
+		ShardID:             shardID,
+		ReplicaID:           replicaID,
+		ElectionRTT:         t.ElectionRTT,
+		HeartbeatRTT:        t.HeartbeatRTT,
+		CheckQuorum:         true, // a leader cut off from a quorum steps down
+		PreVote:             true, // a rejoining replica does not disrupt a healthy leader
+		SnapshotEntries:     t.SnapshotEntries,
+		CompactionOverhead:  t.CompactionOverheadEntries,
+		OrderedConfigChange: true,
+	}
+}
