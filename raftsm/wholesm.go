@@ -14,9 +14,9 @@ import (
 // Implementations are not safe for concurrent use; wholeSM serialises them.
 type wholeState interface {
 	// apply applies one encoded command and returns the encoded result.
-	// Bad input (an undecodable command included) is answered inside the
-	// result; apply never fails, so every replica stays in step.
-	apply(cmd []byte) []byte
+	// Bad input is answered inside the result. An error means the command
+	// did not decode: nothing changed (the same on every replica).
+	apply(cmd []byte) ([]byte, error)
 	snapshot() []byte
 	restore(b []byte) error
 }
@@ -71,7 +71,7 @@ func (w *wholeSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		if entries[i].Index <= w.applied {
 			panic(fmt.Sprintf("invariant violated: applied index increases: shard %d entry %d after %d", w.shardID, entries[i].Index, w.applied))
 		}
-		entries[i].Result = sm.Result{Data: w.state.apply(entries[i].Cmd)}
+		entries[i].Result = applyResult(w.state.apply(entries[i].Cmd))
 		w.applied = entries[i].Index
 	}
 	return entries, nil

@@ -15,12 +15,12 @@ import (
 // counter is the smallest wholeState: it sums the int64 commands it applies.
 type counter struct{ sum int64 }
 
-func (c *counter) apply(cmd []byte) []byte {
+func (c *counter) apply(cmd []byte) ([]byte, error) {
 	if len(cmd) != 8 {
-		return []byte("bad command")
+		return nil, errors.New("counter command is not 8 bytes")
 	}
 	c.sum += int64(binary.BigEndian.Uint64(cmd))
-	return binary.BigEndian.AppendUint64(nil, uint64(c.sum))
+	return binary.BigEndian.AppendUint64(nil, uint64(c.sum)), nil
 }
 func (c *counter) snapshot() []byte { return binary.BigEndian.AppendUint64(nil, uint64(c.sum)) }
 func (c *counter) restore(b []byte) error {

@@ -1,0 +1,90 @@
+package raftsm
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// identity is what a data dir remembers about the broker that owns it.
+//
+// Incarnation is drawn once, when the data dir is first used. A broker
+// whose data dir was wiped comes back with a new incarnation: it has
+// forgotten its Raft votes and logs, so it must not rejoin its shards under
+// its old replica ids (two leaders could be elected in one term). The
+// controller sees the new incarnation and gives its replicas new ids.
+type identity struct {
+	NodeID      int32  `json:"node_id"`
+	Incarnation uint64 `json:"incarnation"`
+	// ClusterID is empty until the broker has joined a bootstrapped cluster.
+	ClusterID string `json:"cluster_id,omitempty"`
+}
+
+const identityFile = "identity.json"
+
+// loadIdentity reads the data dir's identity, or creates one for nodeID if
+// the data dir is new. fresh reports whether it was created now.
+func loadIdentity(dataDir string, nodeID int32) (id identity, fresh bool, err error) {
+	path := filepath.Join(dataDir, identityFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		var r [8]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return identity{}, false, fmt.Errorf("draw an incarnation id: %w", err)
+		}
+		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1} // never 0
+		return id, true, saveIdentity(dataDir, id)
+	case err != nil:
+		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &id); err != nil {
+		return identity{}, false, fmt.Errorf("%s is not a Tidemark identity file: %w", path, err)
+	}
+	if id.NodeID != nodeID {
+		return identity{}, false, fmt.Errorf("data dir %s belongs to node %d, not node %d", dataDir, id.NodeID, nodeID)
+	}
+	if id.Incarnation == 0 {
+		return identity{}, false, fmt.Errorf("%s has no incarnation id", path)
+	}
+	return id, false, nil
+}
+
+// saveIdentity writes the identity atomically: a temporary file, fsync,
+// rename, fsync of the directory.
+func saveIdentity(dataDir string, id identity) error {
+	b, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dataDir, identityFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("write identity: %w", err)
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("write identity: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync identity: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dataDir, identityFile)); err != nil {
+		return fmt.Errorf("install identity: %w", err)
+	}
+	d, err := os.Open(dataDir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
