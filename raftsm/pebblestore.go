@@ -46,7 +46,8 @@ func (s *pebbleStore) Scan(from int64, fn func(baseOffset int64, batch []byte) b
 	hi := batchKey(s.shardID, math.MaxInt64)
 	it := s.r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	// The batch that may contain from is the last one whose base is <= from.
-	valid := from < math.MaxInt64 && it.SeekLT(batchKey(s.shardID, from+1))
+	// Offsets are never negative, so a negative from starts at the first.
+	valid := from >= 0 && from < math.MaxInt64 && it.SeekLT(batchKey(s.shardID, from+1))
 	if !valid {
 		valid = it.First()
 	}
