@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/tidemark/tidemark/core"
 )
 
 func spreads(c *Controller) (leaders, replicas int) {
@@ -156,6 +158,40 @@ func TestWipedBrokerRejoinsUnderNewIDs(t *testing.T) {
 	res = mustOK(t, c.Apply(RegisterBroker{Broker: wiped, NowMs: 9})).(RegisterBrokerResult)
 	if len(res.Replacements) != 0 || c.StateHash() != h {
 		t.Fatal("re-registering the same incarnation replaced replicas")
+	}
+}
+
+// TestBootstrapBeforeRegistration: the bootstrapping broker lists the
+// initial brokers by id and Raft address only; each one's first
+// registration adopts its incarnation without replacing replicas, and a
+// later different incarnation is still a wipe.
+func TestBootstrapBeforeRegistration(t *testing.T) {
+	c := New(DefaultConfig())
+	unregistered := []BrokerInfo{{ID: 1, RaftAddr: "r1"}, {ID: 2, RaftAddr: "r2"}, {ID: 3, RaftAddr: "r3"}}
+	mustOK(t, c.Apply(Bootstrap{ClusterID: "c", GroupShardCount: 2, GroupReplicationFactor: 3, Brokers: unregistered}))
+	// A retry of the same Bootstrap is accepted.
+	mustOK(t, c.Apply(Bootstrap{ClusterID: "c", GroupShardCount: 2, GroupReplicationFactor: 3, Brokers: unregistered}))
+	// Registration needs a real incarnation and Kafka address.
+	wantCode(t, c.Apply(RegisterBroker{Broker: BrokerInfo{ID: 1, RaftAddr: "r1", KafkaAddr: "k1"}}), core.InvalidRequest)
+	before := c.Shards()
+	for id := int32(1); id <= 3; id++ {
+		b := brokerInfo(id, "")
+		res := mustOK(t, c.Apply(RegisterBroker{Broker: b, NowMs: 5})).(RegisterBrokerResult)
+		if len(res.Replacements) != 0 {
+			t.Fatalf("first registration of broker %d replaced replicas: %v", id, res.Replacements)
+		}
+		if got, _ := c.Broker(id); got.Info != b {
+			t.Fatalf("broker %d registered as %+v, want %+v", id, got.Info, b)
+		}
+	}
+	if fmt.Sprint(c.Shards()) != fmt.Sprint(before) {
+		t.Fatal("first registrations changed the shards")
+	}
+	wiped := brokerInfo(2, "")
+	wiped.Incarnation = 4242
+	res := mustOK(t, c.Apply(RegisterBroker{Broker: wiped, NowMs: 6})).(RegisterBrokerResult)
+	if len(res.Replacements) != 2 {
+		t.Fatalf("a wiped broker on 2 group shards got %d replacements", len(res.Replacements))
 	}
 }
 

@@ -56,16 +56,16 @@ func (c *Controller) check() *violation {
 		if b == nil || b.info.ID != id || (i > 0 && id <= c.brokerIDs[i-1]) {
 			return violated("broker index matches brokers", "broker %d at %d", id, i)
 		}
-		if err := validateBrokerInfo(b.info); err != nil {
+		if err := validateBootstrapBroker(b.info); err != nil {
 			return violated("brokers valid", "%s", err.Reason)
 		}
-		if other, dup := incarnations[b.info.Incarnation]; dup {
+		if other, dup := incarnations[b.info.Incarnation]; dup && b.info.Incarnation != 0 {
 			return violated("incarnations unique", "brokers %d and %d share %d", other, id, b.info.Incarnation)
 		}
 		incarnations[b.info.Incarnation] = id
 	}
 	for i, b := range c.boot.brokers {
-		if err := validateBrokerInfo(b); err != nil || (i > 0 && b.ID <= c.boot.brokers[i-1].ID) || c.brokers[b.ID] == nil {
+		if err := validateBootstrapBroker(b); err != nil || (i > 0 && b.ID <= c.boot.brokers[i-1].ID) || c.brokers[b.ID] == nil {
 			return violated("bootstrap brokers valid", "bootstrap broker %d", b.ID)
 		}
 	}

@@ -156,14 +156,27 @@ func errNotBootstrapped() *core.Error {
 	return core.Errorf(core.NotController, "the cluster is not bootstrapped yet")
 }
 
+// validateBrokerInfo checks a registration: every field set.
 func validateBrokerInfo(b BrokerInfo) *core.Error {
+	if err := validateBootstrapBroker(b); err != nil {
+		return err
+	}
 	switch {
-	case b.ID < 0:
-		return core.Errorf(core.InvalidRequest, "broker id %d is negative", b.ID)
 	case b.Incarnation == 0:
 		return core.Errorf(core.InvalidRequest, "broker %d: incarnation 0 is invalid", b.ID)
 	case b.KafkaAddr == "":
 		return core.Errorf(core.InvalidRequest, "broker %d: empty Kafka address", b.ID)
+	}
+	return nil
+}
+
+// validateBootstrapBroker checks an initial broker listed by Bootstrap or
+// held in the state: it may not have registered yet (incarnation 0, no
+// Kafka address; see BrokerInfo.Incarnation).
+func validateBootstrapBroker(b BrokerInfo) *core.Error {
+	switch {
+	case b.ID < 0:
+		return core.Errorf(core.InvalidRequest, "broker id %d is negative", b.ID)
 	case b.RaftAddr == "":
 		return core.Errorf(core.InvalidRequest, "broker %d: empty Raft address", b.ID)
 	}
@@ -202,13 +215,13 @@ func (c *Controller) applyBootstrap(cmd Bootstrap) Result {
 	}
 	incarnations := make(map[uint64]int32, len(brokers))
 	for i, b := range brokers {
-		if err := validateBrokerInfo(b); err != nil {
+		if err := validateBootstrapBroker(b); err != nil {
 			return BootstrapResult{Err: err}
 		}
 		if i > 0 && brokers[i-1].ID == b.ID {
 			return BootstrapResult{Err: core.Errorf(core.InvalidRequest, "bootstrap: broker %d listed twice", b.ID)}
 		}
-		if other, ok := incarnations[b.Incarnation]; ok {
+		if other, ok := incarnations[b.Incarnation]; ok && b.Incarnation != 0 {
 			return BootstrapResult{Err: core.Errorf(core.InvalidRequest,
 				"bootstrap: brokers %d and %d share incarnation %d", other, b.ID, b.Incarnation)}
 		}
@@ -275,7 +288,8 @@ func (c *Controller) applyRegisterBroker(cmd RegisterBroker) Result {
 		c.addBroker(info, cmd.NowMs)
 		return RegisterBrokerResult{}
 	}
-	wiped := b.info.Incarnation != info.Incarnation
+	// Incarnation 0: listed by Bootstrap, registering for the first time.
+	wiped := b.info.Incarnation != 0 && b.info.Incarnation != info.Incarnation
 	b.info, b.registeredMs = info, cmd.NowMs
 	if !wiped {
 		return RegisterBrokerResult{}

@@ -36,7 +36,13 @@ type BrokerInfo struct {
 	Rack      string // "" when the broker has no rack
 	// Incarnation is drawn at random when the broker's data directory is
 	// created and stored in it. A broker that comes back with a different
-	// incarnation has lost its Raft state. 0 is invalid.
+	// incarnation has lost its Raft state. 0 means "not registered yet":
+	// Bootstrap lists the initial brokers before they have registered (the
+	// bootstrapping broker cannot know the others' incarnations), and their
+	// first RegisterBroker adopts its incarnation without counting as a
+	// wipe. That is safe because a runtime starts no replica on a broker
+	// before the controller holds its registration. RegisterBroker itself
+	// must carry a nonzero incarnation and a Kafka address.
 	Incarnation uint64
 }
 

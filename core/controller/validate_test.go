@@ -179,7 +179,7 @@ func TestBootstrapValidation(t *testing.T) {
 		{"too many brokers", func(b *Bootstrap) { b.Brokers = testBrokers(4) }, core.PolicyViolation},
 		{"duplicate broker", func(b *Bootstrap) { b.Brokers = append(testBrokers(2), brokerInfo(1, "")) }, core.InvalidRequest},
 		{"duplicate incarnation", func(b *Bootstrap) { b.Brokers = dupIncarnation; b.GroupReplicationFactor = 1 }, core.InvalidRequest},
-		{"zero incarnation", func(b *Bootstrap) { b.Brokers = []BrokerInfo{{ID: 0, KafkaAddr: "k", RaftAddr: "r"}} }, core.InvalidRequest},
+		{"empty raft address", func(b *Bootstrap) { b.Brokers = []BrokerInfo{{ID: 0}}; b.GroupReplicationFactor = 1 }, core.InvalidRequest},
 		{"zero group shards", func(b *Bootstrap) { b.GroupShardCount = 0 }, core.InvalidRequest},
 		{"too many group shards", func(b *Bootstrap) { b.GroupShardCount = 5 }, core.PolicyViolation},
 		{"group rf zero", func(b *Bootstrap) { b.GroupReplicationFactor = 0 }, core.InvalidReplicationFactor},
