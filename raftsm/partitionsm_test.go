@@ -23,8 +23,37 @@ func produceCmd(values ...string) []byte {
 	return partition.EncodeCommand(partition.Produce{NowMs: 1000, MaxMessageBytes: 1 << 20, Records: batch.Build(batch.BuildSpec{Records: recs})})
 }
 
-// readAll fetches the whole log through host i and returns its values in
-// offset order, checking that offsets are dense from the log start.
+type offsetValue struct {
+	offset int64
+	value  string
+}
+
+// mustSplit decodes fetched record bytes into each batch's (offset, value)
+// pairs.
+func mustSplit(t *testing.T, records []byte) [][]offsetValue {
+	t.Helper()
+	batches, err := batch.Split(records)
+	if err != nil {
+		t.Fatalf("split fetched records: %v", err)
+	}
+	out := make([][]offsetValue, 0, len(batches))
+	for _, b := range batches {
+		h, _ := batch.ParseHeader(b)
+		recs, err := batch.Records(b)
+		if err != nil {
+			t.Fatalf("records of batch at %d: %v", h.BaseOffset, err)
+		}
+		vs := make([]offsetValue, len(recs))
+		for j, r := range recs {
+			vs[j] = offsetValue{h.BaseOffset + int64(j), string(r.Value)}
+		}
+		out = append(out, vs)
+	}
+	return out
+}
+
+// readAll fetches the whole log through host i (a linearizable read) and
+// returns its values in offset order, checking that offsets are dense.
 func readAll(c *testCluster, i int) []string {
 	c.t.Helper()
 	var out []string
@@ -37,24 +66,16 @@ func readAll(c *testCluster, i int) []string {
 		if len(res.Records) == 0 {
 			return out
 		}
-		batches, err := batch.Split(res.Records)
-		if err != nil {
-			c.t.Fatalf("host %d: split fetched records: %v", i, err)
-		}
-		for _, b := range batches {
-			h, _ := batch.ParseHeader(b)
-			recs, err := batch.Records(b)
-			if err != nil {
-				c.t.Fatalf("host %d: records of batch at %d: %v", i, h.BaseOffset, err)
-			}
-			for j, r := range recs {
-				if off := h.BaseOffset + int64(j); off >= next {
-					if off != next {
-						c.t.Fatalf("host %d: offset %d follows %d", i, off, next-1)
-					}
-					out = append(out, string(r.Value))
-					next++
+		for _, b := range mustSplit(c.t, res.Records) {
+			for _, v := range b {
+				if v.offset < next {
+					continue // a batch may start before the fetch offset
 				}
+				if v.offset != next {
+					c.t.Fatalf("host %d: offset %d follows %d", i, v.offset, next-1)
+				}
+				out = append(out, v.value)
+				next++
 			}
 		}
 	}
