@@ -81,7 +81,9 @@ func genCommand() *rapid.Generator[Command] {
 
 func genError() *rapid.Generator[*core.Error] {
 	return rapid.OneOf(rapid.Just[*core.Error](nil), rapid.Custom(func(t *rapid.T) *core.Error {
-		return &core.Error{Code: core.Code(rapid.Int16().Draw(t, "code")), Reason: genString().Draw(t, "reason")}
+		// Any code but None: an error present with code 0 is not a valid result.
+		code := rapid.Int16().Filter(func(c int16) bool { return c != 0 }).Draw(t, "code")
+		return &core.Error{Code: core.Code(code), Reason: genString().Draw(t, "reason")}
 	}))
 }
 

@@ -74,7 +74,6 @@ func (c Config) Validate() error {
 // answered with the proper Kafka error rather than a decoding failure.
 const (
 	maxDecodeStringBytes  = 1<<15 - 1
-	maxDecodeReasonBytes  = 1 << 16
 	maxDecodeConfigs      = 1 << 12
 	maxDecodeBrokers      = 1 << 16
 	maxDecodeGroupShards  = 1 << 16

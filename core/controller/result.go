@@ -118,7 +118,7 @@ func EncodeResult(res Result) []byte {
 	w := codec.NewWriter(32)
 	w.Uint8(encodingVersion)
 	w.Uint8(uint8(res.resultKind()))
-	writeError(w, ResultErr(res))
+	core.WriteError(w, ResultErr(res))
 	switch r := res.(type) {
 	case BootstrapResult:
 		w.Count(len(r.GroupShards))
@@ -157,7 +157,7 @@ func DecodeResult(b []byte) (Result, error) {
 		return nil, fmt.Errorf("controller result: unknown encoding version %d", v)
 	}
 	kind := resultKind(r.Uint8())
-	e := readError(r)
+	e := core.ReadError(r)
 	if r.Err() != nil {
 		return nil, fmt.Errorf("controller result: %w", r.Err())
 	}
@@ -205,21 +205,4 @@ func DecodeResult(b []byte) (Result, error) {
 		return nil, fmt.Errorf("controller result kind %d: %w", kind, err)
 	}
 	return res, nil
-}
-
-func writeError(w *codec.Writer, e *core.Error) {
-	if e == nil {
-		w.Bool(false)
-		return
-	}
-	w.Bool(true)
-	w.Int16(int16(e.Code))
-	w.String(e.Reason)
-}
-
-func readError(r *codec.Reader) *core.Error {
-	if !r.Bool() {
-		return nil
-	}
-	return &core.Error{Code: core.Code(r.Int16()), Reason: r.String(maxDecodeReasonBytes)}
 }

@@ -322,23 +322,8 @@ func readVersion(r *codec.Reader, what string) {
 	}
 }
 
-func writeErr(w *codec.Writer, e *core.Error) {
-	w.Bool(e != nil)
-	if e != nil {
-		w.Int16(int16(e.Code))
-		w.String(e.Reason)
-	}
-}
-
-func readErr(r *codec.Reader) *core.Error {
-	if !r.Bool() {
-		return nil
-	}
-	return &core.Error{Code: core.Code(r.Int16()), Reason: r.String(maxDecodeNameBytes)}
-}
-
 func writeJoinResult(w *codec.Writer, j JoinResult) {
-	writeErr(w, j.Err)
+	core.WriteError(w, j.Err)
 	w.Bool(j.Parked)
 	w.String(j.MemberID)
 	w.Int32(j.Generation)
@@ -353,7 +338,7 @@ func writeJoinResult(w *codec.Writer, j JoinResult) {
 }
 
 func readJoinResult(r *codec.Reader) JoinResult {
-	j := JoinResult{Err: readErr(r), Parked: r.Bool(), MemberID: r.String(maxDecodeNameBytes), Generation: r.Int32(),
+	j := JoinResult{Err: core.ReadError(r), Parked: r.Bool(), MemberID: r.String(maxDecodeNameBytes), Generation: r.Int32(),
 		ProtocolType: r.String(maxDecodeNameBytes), Protocol: r.String(maxDecodeNameBytes), LeaderID: r.String(maxDecodeNameBytes)}
 	if n := r.Count(maxDecodeCount, 8); n > 0 {
 		j.Members = make([]JoinMember, n)
@@ -365,7 +350,7 @@ func readJoinResult(r *codec.Reader) JoinResult {
 }
 
 func writeSyncResult(w *codec.Writer, s SyncResult) {
-	writeErr(w, s.Err)
+	core.WriteError(w, s.Err)
 	w.Bool(s.Parked)
 	w.String(s.MemberID)
 	w.String(s.ProtocolType)
@@ -374,7 +359,7 @@ func writeSyncResult(w *codec.Writer, s SyncResult) {
 }
 
 func readSyncResult(r *codec.Reader) SyncResult {
-	return SyncResult{Err: readErr(r), Parked: r.Bool(), MemberID: r.String(maxDecodeNameBytes),
+	return SyncResult{Err: core.ReadError(r), Parked: r.Bool(), MemberID: r.String(maxDecodeNameBytes),
 		ProtocolType: r.String(maxDecodeNameBytes), Protocol: r.String(maxDecodeNameBytes), Assignment: r.ByteString(maxDecodeBlobBytes)}
 }
 
@@ -388,14 +373,14 @@ func writeResult(w *codec.Writer, res Result) {
 		writeSyncResult(w, x)
 	case HeartbeatResult:
 		w.Uint8(resultHeartbeat)
-		writeErr(w, x.Err)
+		core.WriteError(w, x.Err)
 	case LeaveResult:
 		w.Uint8(resultLeave)
-		writeErr(w, x.Err)
+		core.WriteError(w, x.Err)
 		w.Count(len(x.Members))
 		for _, m := range x.Members {
 			w.String(m.MemberID)
-			writeErr(w, m.Err)
+			core.WriteError(w, m.Err)
 		}
 	case CommitOffsetsResult:
 		w.Uint8(resultCommitOffsets)
@@ -403,7 +388,7 @@ func writeResult(w *codec.Writer, res Result) {
 		for _, p := range x.Partitions {
 			w.String(p.Topic)
 			w.Int32(p.Partition)
-			writeErr(w, p.Err)
+			core.WriteError(w, p.Err)
 		}
 	case TickResult:
 		w.Uint8(resultTick)
@@ -420,7 +405,7 @@ func writeResult(w *codec.Writer, res Result) {
 		w.Count(len(x.Groups))
 		for _, g := range x.Groups {
 			w.String(g.Group)
-			writeErr(w, g.Err)
+			core.WriteError(w, g.Err)
 		}
 	default:
 		panic(fmt.Sprintf("group: encode of unknown result %T", res))
@@ -435,13 +420,13 @@ func readResult(r *codec.Reader) Result {
 	case resultSync:
 		return readSyncResult(r)
 	case resultHeartbeat:
-		return HeartbeatResult{Err: readErr(r)}
+		return HeartbeatResult{Err: core.ReadError(r)}
 	case resultLeave:
-		x := LeaveResult{Err: readErr(r)}
+		x := LeaveResult{Err: core.ReadError(r)}
 		if n := r.Count(maxDecodeCount, 5); n > 0 {
 			x.Members = make([]MemberError, n)
 			for i := range x.Members {
-				x.Members[i] = MemberError{MemberID: r.String(maxDecodeNameBytes), Err: readErr(r)}
+				x.Members[i] = MemberError{MemberID: r.String(maxDecodeNameBytes), Err: core.ReadError(r)}
 			}
 		}
 		return x
@@ -450,7 +435,7 @@ func readResult(r *codec.Reader) Result {
 		if n := r.Count(maxDecodeCount, 9); n > 0 {
 			x.Partitions = make([]PartitionError, n)
 			for i := range x.Partitions {
-				x.Partitions[i] = PartitionError{Topic: r.String(maxDecodeNameBytes), Partition: r.Int32(), Err: readErr(r)}
+				x.Partitions[i] = PartitionError{Topic: r.String(maxDecodeNameBytes), Partition: r.Int32(), Err: core.ReadError(r)}
 			}
 		}
 		return x
@@ -475,7 +460,7 @@ func readResult(r *codec.Reader) Result {
 		if n := r.Count(maxDecodeCount, 5); n > 0 {
 			x.Groups = make([]GroupError, n)
 			for i := range x.Groups {
-				x.Groups[i] = GroupError{Group: r.String(maxDecodeNameBytes), Err: readErr(r)}
+				x.Groups[i] = GroupError{Group: r.String(maxDecodeNameBytes), Err: core.ReadError(r)}
 			}
 		}
 		return x

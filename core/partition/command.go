@@ -1,7 +1,6 @@
 package partition
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tidemark/tidemark/core"
@@ -162,9 +161,6 @@ func (RetainResult) isResult()        {}
 
 const resultVersion = 1
 
-// maxReasonBytes bounds an error reason in an encoded result.
-const maxReasonBytes = 4096
-
 // EncodeResult encodes r: version, kind, then the kind's fields.
 func EncodeResult(r Result) []byte {
 	w := codec.NewWriter(64)
@@ -175,11 +171,11 @@ func EncodeResult(r Result) []byte {
 		w.Int64(r.BaseOffset)
 		w.Int64(r.LogAppendTimeMs)
 		w.Int64(r.LogStartOffset)
-		writeError(w, r.Err)
+		core.WriteError(w, r.Err)
 	case DeleteRecordsResult:
 		w.Uint8(kindDeleteRecords)
 		w.Int64(r.LowWatermark)
-		writeError(w, r.Err)
+		core.WriteError(w, r.Err)
 	case RetainResult:
 		w.Uint8(kindRetain)
 		w.Int64(r.LogStartOffset)
@@ -203,9 +199,9 @@ func DecodeResult(b []byte) (Result, error) {
 	switch {
 	case r.Err() != nil:
 	case kind == kindProduce:
-		res = ProduceResult{BaseOffset: r.Int64(), LogAppendTimeMs: r.Int64(), LogStartOffset: r.Int64(), Err: readError(r)}
+		res = ProduceResult{BaseOffset: r.Int64(), LogAppendTimeMs: r.Int64(), LogStartOffset: r.Int64(), Err: core.ReadError(r)}
 	case kind == kindDeleteRecords:
-		res = DeleteRecordsResult{LowWatermark: r.Int64(), Err: readError(r)}
+		res = DeleteRecordsResult{LowWatermark: r.Int64(), Err: core.ReadError(r)}
 	case kind == kindRetain:
 		res = RetainResult{LogStartOffset: r.Int64(), DeletedBatches: r.Int64(), DeletedBytes: r.Int64(), ExpiredProducers: r.Int64()}
 	default:
@@ -215,29 +211,4 @@ func DecodeResult(b []byte) (Result, error) {
 		return nil, fmt.Errorf("partition result: %w", err)
 	}
 	return res, nil
-}
-
-func writeError(w *codec.Writer, e *core.Error) {
-	w.Bool(e != nil)
-	if e != nil {
-		w.Int16(int16(e.Code))
-		reason := e.Reason
-		if len(reason) > maxReasonBytes {
-			reason = reason[:maxReasonBytes]
-		}
-		w.String(reason)
-	}
-}
-
-var errNoneCode = errors.New("error present with code 0")
-
-func readError(r *codec.Reader) *core.Error {
-	if !r.Bool() {
-		return nil
-	}
-	e := &core.Error{Code: core.Code(r.Int16()), Reason: r.String(maxReasonBytes)}
-	if r.Err() == nil && e.Code == core.None {
-		r.Fail(errNoneCode)
-	}
-	return e
 }
