@@ -24,7 +24,7 @@ type Produce struct {
 	// truncation).
 	LeaderEpoch int32
 	// MaxMessageBytes is the topic's max.message.bytes at proposal time; a
-	// larger batch is rejected with MessageTooLarge. Must be >= 1.
+	// larger batch is rejected with MessageTooLarge. Must be >= 0; 0 rejects every batch (Kafka's max.message.bytes=0).
 	MaxMessageBytes int32
 	// Records is the produce request's records field for this partition:
 	// exactly one batch. Apply copies it before storing, so it may alias a

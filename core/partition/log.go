@@ -174,8 +174,12 @@ func (l *Log) applyProduce(c Produce) (Result, error) {
 	reject := func(err *core.Error) (Result, error) {
 		return ProduceResult{BaseOffset: -1, LogAppendTimeMs: -1, LogStartOffset: l.logStartOffset, Err: err}, nil
 	}
-	if c.MaxMessageBytes < 1 {
-		return reject(core.Errorf(core.InvalidRequest, "produce proposed without max.message.bytes (%d)", c.MaxMessageBytes))
+	// max.message.bytes 0 is a valid topic config (Kafka's floor) under
+	// which every batch is too large: the size check below rejects it with
+	// MessageTooLarge, as Kafka does. Only a negative value is a proposer
+	// bug.
+	if c.MaxMessageBytes < 0 {
+		return reject(core.Errorf(core.InvalidRequest, "produce proposed with negative max.message.bytes (%d)", c.MaxMessageBytes))
 	}
 	b, verr := batch.Single(c.Records)
 	if verr != nil {
@@ -321,7 +325,7 @@ func (l *Log) applyDeleteRecords(c DeleteRecords) (Result, error) {
 			"delete records before offset %d: outside [log start %d, high watermark %d]", c.Offset, l.logStartOffset, l.highWatermark)}, nil
 	}
 	if offset > l.logStartOffset {
-		plan, err := l.planDeletion(func(h batch.Header, _ int64) bool { return h.LastOffset() < offset })
+		plan, err := l.planDeletion(func(h batch.Header, _, _ int64) bool { return h.LastOffset() < offset })
 		if err != nil {
 			return nil, err
 		}
@@ -343,18 +347,25 @@ func (l *Log) applyDeleteRecords(c DeleteRecords) (Result, error) {
 //     NowMs-RetentionMs, from the oldest up to the first batch that is
 //     kept (a batch with a later timestamp shields the ones after it, as a
 //     Kafka segment does);
-//   - bytes (RetentionBytes >= 0): the oldest batches while the stored
-//     bytes exceed RetentionBytes (a hard cap: afterwards the partition
-//     holds at most RetentionBytes, or nothing).
+//   - bytes (RetentionBytes >= 0): the oldest batch while the bytes that
+//     would remain without it are still >= RetentionBytes. Size retention
+//     never takes the partition below RetentionBytes: it may stay above by
+//     less than its oldest batch, and with RetentionBytes > 0 the newest
+//     batch is never deleted for size, however large. This is Kafka's rule
+//     (UnifiedLog.deleteRetentionSizeBreachedSegments) with a batch in
+//     place of a segment.
 //
-// The union of the two prefixes is deleted.
+// The union of the two prefixes is deleted. (The bytes condition depends
+// only on how many of the oldest batches go, and gets no easier as more
+// go, so it too marks a prefix.)
 func (l *Log) applyRetain(c Retain) (Result, error) {
 	cutoff := subSaturating(c.NowMs, c.RetentionMs)
 	timePrefix := c.RetentionMs >= 0
-	plan, err := l.planDeletion(func(h batch.Header, deletedBytes int64) bool {
+	plan, err := l.planDeletion(func(h batch.Header, sizeBytes, deletedBytes int64) bool {
 		timePrefix = timePrefix && h.MaxTimestamp < cutoff
-		overBytes := c.RetentionBytes >= 0 && l.storedBytes-deletedBytes > c.RetentionBytes
-		return timePrefix || overBytes
+		remainingBytes := l.storedBytes - deletedBytes - sizeBytes
+		bytesPrefix := c.RetentionBytes >= 0 && remainingBytes >= c.RetentionBytes
+		return timePrefix || bytesPrefix
 	})
 	if err != nil {
 		return nil, err
@@ -412,9 +423,9 @@ type deletion struct {
 }
 
 // planDeletion walks the stored batches from the oldest and counts the
-// prefix for which del returns true (del sees each header and the bytes
-// already planned for deletion). It changes nothing.
-func (l *Log) planDeletion(del func(h batch.Header, deletedBytes int64) bool) (deletion, error) {
+// prefix for which del returns true (del sees each header, that batch's
+// size, and the bytes already planned for deletion). It changes nothing.
+func (l *Log) planDeletion(del func(h batch.Header, sizeBytes, deletedBytes int64) bool) (deletion, error) {
 	plan := deletion{keepFrom: l.logEndOffset}
 	var serr error
 	err := l.store.Scan(scanFromOldest, func(base int64, b []byte) bool {
@@ -423,7 +434,7 @@ func (l *Log) planDeletion(del func(h batch.Header, deletedBytes int64) bool) (d
 			serr = verr
 			return false
 		}
-		if !del(h, plan.bytes) {
+		if !del(h, int64(len(b)), plan.bytes) {
 			plan.keepFrom = base
 			return false
 		}

@@ -29,7 +29,8 @@ import (
 //   - an idempotent retry of a cached batch returns the original offset and
 //     appends nothing;
 //   - retention deletes exactly max(time prefix, bytes prefix), computed
-//     independently here, and the log start never moves backward;
+//     independently here (bytes: Kafka's rule per batch, tried at exact
+//     boundaries), and the log start never moves backward;
 //   - a rejected command changes nothing (StateHash unchanged);
 //   - a twin Log fed the same commands through EncodeCommand/DecodeCommand
 //     returns the same encoded results and has the same StateHash;
@@ -411,7 +412,8 @@ func (h *harness) badBatch(t *rapid.T) {
 	ts, vs := h.buildRecords(t, 2, func(int) string { return "bad" })
 	b := encode(-1, -1, -1, ts, vs)
 	var want core.Code
-	switch rapid.IntRange(0, 4).Draw(t, "how") {
+	maxMessageBytes := int32(1 << 20)
+	switch rapid.IntRange(0, 5).Draw(t, "how") {
 	case 0:
 		b[len(b)-1] ^= 1
 		want = core.CorruptMessage
@@ -428,9 +430,13 @@ func (h *harness) badBatch(t *rapid.T) {
 	case 4:
 		b = nil
 		want = core.InvalidRecord
+	case 5:
+		// A valid batch under max.message.bytes 0: every batch is too large.
+		maxMessageBytes = 0
+		want = core.MessageTooLarge
 	}
 	hashBefore := h.log.StateHash()
-	res := h.apply(t, Produce{NowMs: h.now, LeaderEpoch: 3, MaxMessageBytes: 1 << 20, Records: b}).(ProduceResult)
+	res := h.apply(t, Produce{NowMs: h.now, LeaderEpoch: 3, MaxMessageBytes: maxMessageBytes, Records: b}).(ProduceResult)
 	if res.Err == nil || res.Err.Code != want || h.log.StateHash() != hashBefore {
 		t.Fatalf("bad batch: %+v (want code %d), state changed: %v", res, want, h.log.StateHash() != hashBefore)
 	}
@@ -442,11 +448,21 @@ func (h *harness) retain(t *rapid.T) {
 	h.tick(t)
 	ms := rapid.SampledFrom([]int64{-1, 0, 20, 60, 150}).Draw(t, "retentionMs")
 	rb := rapid.SampledFrom([]int64{-1, 0, 150, 400, 1000}).Draw(t, "retentionBytes")
+	kept := h.batches[h.firstKept:]
+	if len(kept) > 0 && rapid.Bool().Draw(t, "bytesAtBoundary") {
+		// Exactly the size of the newest k batches, give or take a byte:
+		// where an off-by-one in the bytes rule would show.
+		k := rapid.IntRange(1, len(kept)).Draw(t, "k")
+		rb = rapid.Int64Range(-1, 1).Draw(t, "delta")
+		for _, b := range kept[len(kept)-k:] {
+			rb += b.size
+		}
+	}
 
 	// Time prefix: the longest run of oldest batches all older than the
-	// cutoff. Bytes prefix: the fewest oldest batches whose removal brings
-	// the rest within rb.
-	kept := h.batches[h.firstKept:]
+	// cutoff. Bytes prefix (Kafka's size retention, per batch): the oldest
+	// batch goes while what would remain without it is still at least rb,
+	// so size retention never takes the log below rb.
 	timeN := 0
 	if ms >= 0 {
 		for timeN < len(kept) && kept[timeN].maxTs < h.now-ms {
@@ -456,7 +472,7 @@ func (h *harness) retain(t *rapid.T) {
 	bytesN := 0
 	if rb >= 0 {
 		rest := h.storedBytes()
-		for bytesN < len(kept) && rest > rb {
+		for bytesN < len(kept) && rest-kept[bytesN].size >= rb {
 			rest -= kept[bytesN].size
 			bytesN++
 		}
