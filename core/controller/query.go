@@ -2,6 +2,8 @@ package controller
 
 import (
 	"hash/fnv"
+	"maps"
+	"slices"
 	"sort"
 )
 
@@ -65,12 +67,7 @@ func (c *Controller) Topics() []TopicInfo {
 
 // TopicNames returns the live topics' names, sorted.
 func (c *Controller) TopicNames() []string {
-	names := make([]string, 0, len(c.topics))
-	for n := range c.topics {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(c.topics))
 }
 
 // Partition returns partition index of topic name.

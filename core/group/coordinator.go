@@ -2,7 +2,8 @@ package group
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/tidemark/tidemark/core"
 )
@@ -166,12 +167,7 @@ func (c *Coordinator) checkCompletions(cs []Completion) {
 }
 
 func (c *Coordinator) sortedGroupIDs() []string {
-	ids := make([]string, 0, len(c.groups))
-	for id := range c.groups {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return slices.Sorted(maps.Keys(c.groups))
 }
 
 // checkGroupID validates a group id from a request.

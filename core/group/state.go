@@ -3,7 +3,9 @@ package group
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/tidemark/tidemark/core"
@@ -220,12 +222,7 @@ func (g *groupState) sortedMembers() []*member {
 }
 
 func (g *groupState) sortedPending() []string {
-	ids := make([]string, 0, len(g.pending))
-	for id := range g.pending {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return slices.Sorted(maps.Keys(g.pending))
 }
 
 func (g *groupState) sortedOffsets() []TopicPartition {

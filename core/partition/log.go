@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -108,12 +109,7 @@ func (l *Log) Meta() Meta {
 // producerIDs returns the producer ids in increasing order: the only order
 // in which the producer table may reach an encoding, a hash or a decision.
 func (l *Log) producerIDs() []int64 {
-	ids := make([]int64, 0, len(l.producers))
-	for id := range l.producers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(maps.Keys(l.producers))
 }
 
 // Offsets are a partition's offsets as a fetch or ListOffsets reports them.
