@@ -1,4 +1,5 @@
 // Package cmd holds Tidemark's programs, one directory each: broker (the
-// production node) and sim (seeded simulation runs, sweeps and replays).
-// Each arrives with its issue; this file only documents the layout.
+// production node; see docs/operations.md) and, with the simulator issue,
+// sim (seeded simulation runs, sweeps and replays). This file only
+// documents the layout.
 package cmd

@@ -38,7 +38,8 @@ func DefaultRaftTiming() RaftTiming {
 }
 
 func init() {
-	// dragonboat logs every election at INFO; our own log says what matters.
+	// dragonboat logs routine events at INFO (and election steps at WARNING,
+	// which cmd/broker quiets further); our own log says what matters.
 	for _, pkg := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "raftpb", "grpc", "config", "settings"} {
 		logger.GetLogger(pkg).SetLevel(logger.WARNING)
 	}
