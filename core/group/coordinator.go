@@ -439,16 +439,9 @@ func (c *Coordinator) sync(cmd Sync, nowMs int64, fx *effects) SyncResult {
 	if err := c.checkGroupID(cmd.Group); err != nil {
 		return fail(err)
 	}
-	g := c.groups[cmd.Group]
-	if g == nil {
-		return fail(core.Errorf(core.UnknownMemberID, "group %q does not exist", cmd.Group))
-	}
-	m := g.members[cmd.MemberID]
-	if m == nil {
-		return fail(core.Errorf(core.UnknownMemberID, "%q is not a member of group %q", cmd.MemberID, cmd.Group))
-	}
-	if cmd.Generation != g.generation {
-		return fail(core.Errorf(core.IllegalGeneration, "generation %d, group %q is at %d", cmd.Generation, g.id, g.generation))
+	g, m, err := c.currentMember(cmd.Group, cmd.MemberID, cmd.Generation)
+	if err != nil {
+		return fail(err)
 	}
 	switch g.state {
 	case PreparingRebalance:
@@ -524,21 +517,32 @@ func (c *Coordinator) setAndPropagateAssignment(g *groupState, assignments map[s
 	}
 }
 
+// currentMember finds the member a Sync, Heartbeat or CommitOffsets names,
+// or returns the error Kafka gives such a request: UNKNOWN_MEMBER_ID for a
+// missing group or member, ILLEGAL_GENERATION for another generation.
+func (c *Coordinator) currentMember(groupID, memberID string, generation int32) (*groupState, *member, *core.Error) {
+	g := c.groups[groupID]
+	if g == nil {
+		return nil, nil, core.Errorf(core.UnknownMemberID, "group %q does not exist", groupID)
+	}
+	m := g.members[memberID]
+	if m == nil {
+		return nil, nil, core.Errorf(core.UnknownMemberID, "%q is not a member of group %q", memberID, groupID)
+	}
+	if generation != g.generation {
+		return nil, nil, core.Errorf(core.IllegalGeneration, "generation %d, group %q is at %d", generation, g.id, g.generation)
+	}
+	return g, m, nil
+}
+
 func (c *Coordinator) heartbeat(cmd Heartbeat, nowMs int64) HeartbeatResult {
 	fail := func(err *core.Error) HeartbeatResult { return HeartbeatResult{Err: err} }
 	if err := c.checkGroupID(cmd.Group); err != nil {
 		return fail(err)
 	}
-	g := c.groups[cmd.Group]
-	if g == nil {
-		return fail(core.Errorf(core.UnknownMemberID, "group %q does not exist", cmd.Group))
-	}
-	m := g.members[cmd.MemberID]
-	if m == nil {
-		return fail(core.Errorf(core.UnknownMemberID, "%q is not a member of group %q", cmd.MemberID, cmd.Group))
-	}
-	if cmd.Generation != g.generation {
-		return fail(core.Errorf(core.IllegalGeneration, "generation %d, group %q is at %d", cmd.Generation, g.id, g.generation))
+	g, m, err := c.currentMember(cmd.Group, cmd.MemberID, cmd.Generation)
+	if err != nil {
+		return fail(err)
 	}
 	m.lastHeardMs = nowMs
 	switch g.state {

@@ -36,15 +36,9 @@ func (c *Coordinator) commitOffsets(cmd CommitOffsets, nowMs int64) CommitOffset
 		}
 		return c.storeOffsets(g, cmd, nowMs)
 	}
-	if g == nil {
-		return all(core.Errorf(core.UnknownMemberID, "group %q does not exist", cmd.Group))
-	}
-	m := g.members[cmd.MemberID]
-	if m == nil {
-		return all(core.Errorf(core.UnknownMemberID, "%q is not a member of group %q", cmd.MemberID, cmd.Group))
-	}
-	if cmd.Generation != g.generation {
-		return all(core.Errorf(core.IllegalGeneration, "generation %d, group %q is at %d", cmd.Generation, g.id, g.generation))
+	g, m, err := c.currentMember(cmd.Group, cmd.MemberID, cmd.Generation)
+	if err != nil {
+		return all(err)
 	}
 	switch g.state {
 	case CompletingRebalance:
