@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // identity is what a data dir remembers about the broker that owns it.
@@ -21,15 +24,22 @@ import (
 type identity struct {
 	NodeID      int32  `json:"node_id"`
 	Incarnation uint64 `json:"incarnation"`
-	// ClusterID is empty until the broker has joined a bootstrapped cluster.
+	// ClusterID is empty until the broker has seen its cluster bootstrapped.
 	ClusterID string `json:"cluster_id,omitempty"`
+	// Peers is the --peers set the data dir was created with (broker id ->
+	// Raft address). The controller shard's members are fixed by it, so a
+	// broker started on this data dir with other peers would silently keep
+	// the old membership: it belongs to another cluster, and startup fails.
+	Peers map[int32]string `json:"peers,omitempty"`
 }
 
 const identityFile = "identity.json"
 
-// loadIdentity reads the data dir's identity, or creates one for nodeID if
-// the data dir is new. fresh reports whether it was created now.
-func loadIdentity(dataDir string, nodeID int32) (id identity, fresh bool, err error) {
+// loadIdentity reads the data dir's identity, or creates one for nodeID
+// and peers if the data dir is new. fresh reports whether it was created
+// now. A data dir of another node id or created for other peers is an
+// error.
+func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id identity, fresh bool, err error) {
 	path := filepath.Join(dataDir, identityFile)
 	b, err := os.ReadFile(path)
 	switch {
@@ -38,7 +48,7 @@ func loadIdentity(dataDir string, nodeID int32) (id identity, fresh bool, err er
 		if _, err := rand.Read(r[:]); err != nil {
 			return identity{}, false, fmt.Errorf("draw an incarnation id: %w", err)
 		}
-		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1} // never 0
+		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1, Peers: peers} // incarnation never 0
 		return id, true, saveIdentity(dataDir, id)
 	case err != nil:
 		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
@@ -52,7 +62,23 @@ func loadIdentity(dataDir string, nodeID int32) (id identity, fresh bool, err er
 	if id.Incarnation == 0 {
 		return identity{}, false, fmt.Errorf("%s has no incarnation id", path)
 	}
+	if id.Peers != nil && !maps.Equal(id.Peers, peers) {
+		return identity{}, false, fmt.Errorf("data dir %s belongs to a cluster with peers %s, not %s: start it with its own --peers, or use another data dir",
+			dataDir, formatPeers(id.Peers), formatPeers(peers))
+	}
 	return id, false, nil
+}
+
+// formatPeers writes peers as --peers does: "1@host:port,2@host:port".
+func formatPeers(peers map[int32]string) string {
+	var b strings.Builder
+	for i, id := range slices.Sorted(maps.Keys(peers)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d@%s", id, peers[id])
+	}
+	return b.String()
 }
 
 // saveIdentity writes the identity atomically: a temporary file, fsync,

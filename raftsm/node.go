@@ -136,7 +136,12 @@ type Node struct {
 
 	mu       sync.Mutex
 	replicas map[uint64]*localReplica // running local replicas of data shards, by shard id
-	lastMove map[uint64]time.Time     // last leader transfer attempt, by shard id
+
+	// Touched by the background loop only.
+	bootstrapClusterID    string // drawn once per process by the bootstrapping broker, kept for retries
+	savedClusterID        bool   // identity.json holds the controller's cluster id
+	clusterMismatchLogged bool
+	lastMove              map[uint64]time.Time // last leader transfer attempt, by shard id
 
 	// ctx is cancelled by Close, ending the loop's in-flight proposals.
 	ctx    context.Context
@@ -164,7 +169,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	id, fresh, err := loadIdentity(cfg.DataDir, cfg.NodeID)
+	id, fresh, err := loadIdentity(cfg.DataDir, cfg.NodeID, cfg.Peers)
 	if err != nil {
 		return nil, err
 	}
@@ -358,6 +363,7 @@ func (n *Node) loopCtx() (context.Context, context.CancelFunc) {
 // controllerView is a copy of what the loop needs from the controller.
 type controllerView struct {
 	bootstrapped bool
+	clusterID    string
 	self         controller.BrokerState
 	registered   bool
 	shards       []controller.ShardInfo
@@ -369,6 +375,7 @@ func (n *Node) viewController() (controllerView, error) {
 	var v controllerView
 	err := n.ReadController(func(c *controller.Controller) {
 		v.bootstrapped = c.Bootstrapped()
+		v.clusterID = c.ClusterID()
 		v.self, v.registered = c.Broker(n.cfg.NodeID)
 		v.shards = c.Shards()
 		v.brokers = c.Brokers()
@@ -392,6 +399,9 @@ func (n *Node) reconcile() {
 		n.maybeBootstrap()
 		return
 	}
+	if !n.sameCluster(v.clusterID) {
+		return // logged: this broker takes no part in a cluster that is not its data dir's
+	}
 	me := controller.BrokerInfo{ID: n.cfg.NodeID, KafkaAddr: n.cfg.KafkaAddr, RaftAddr: n.cfg.RaftAddr,
 		Rack: n.cfg.Rack, Incarnation: n.id.Incarnation}
 	if !v.registered || v.self.Info != me {
@@ -407,7 +417,8 @@ func (n *Node) reconcile() {
 // peer by id and Raft address (their incarnations are unknown to it; each
 // registers itself). A retry proposes the same command, which the
 // controller accepts as idempotent, so the cluster id is drawn once per
-// process and kept.
+// process and kept (bootstrapClusterID). Only the controller's answer is
+// recorded in the data dir (sameCluster).
 func (n *Node) maybeBootstrap() {
 	ids := make([]int32, 0, len(n.cfg.Peers))
 	for id := range n.cfg.Peers {
@@ -417,13 +428,13 @@ func (n *Node) maybeBootstrap() {
 	if ids[0] != n.cfg.NodeID {
 		return
 	}
-	if n.id.ClusterID == "" {
+	if n.bootstrapClusterID == "" {
 		var b [16]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			n.log.Error("draw a cluster id", "err", err)
 			return
 		}
-		n.id.ClusterID = hex.EncodeToString(b[:])
+		n.bootstrapClusterID = hex.EncodeToString(b[:])
 	}
 	brokers := make([]controller.BrokerInfo, 0, len(ids))
 	for _, id := range ids {
@@ -435,7 +446,7 @@ func (n *Node) maybeBootstrap() {
 	}
 	ctx, cancel := n.loopCtx()
 	defer cancel()
-	res, err := n.ProposeController(ctx, controller.Bootstrap{ClusterID: n.id.ClusterID, NowMs: time.Now().UnixMilli(),
+	res, err := n.ProposeController(ctx, controller.Bootstrap{ClusterID: n.bootstrapClusterID, NowMs: time.Now().UnixMilli(),
 		GroupShardCount: n.cfg.GroupShardCount, GroupReplicationFactor: rf, Brokers: brokers})
 	if err != nil {
 		return // no controller leader yet: retried next round
@@ -444,7 +455,35 @@ func (n *Node) maybeBootstrap() {
 		n.log.Error("bootstrap rejected", "err", e)
 		return
 	}
-	n.log.Info("cluster bootstrapped", "cluster_id", n.id.ClusterID, "brokers", len(ids), "group_shards", n.cfg.GroupShardCount)
+	n.log.Info("cluster bootstrapped", "cluster_id", n.bootstrapClusterID, "brokers", len(ids), "group_shards", n.cfg.GroupShardCount)
+}
+
+// sameCluster records the cluster id in the data dir the first time the
+// node sees its cluster bootstrapped, and afterwards reports whether the
+// controller still names the same cluster. A mismatch means raft/ and
+// identity.json come from different clusters; the node then registers
+// nothing and starts no replica.
+func (n *Node) sameCluster(clusterID string) bool {
+	switch n.id.ClusterID {
+	case clusterID:
+		if n.savedClusterID {
+			return true
+		}
+	case "":
+		n.id.ClusterID = clusterID
+	default:
+		if !n.clusterMismatchLogged {
+			n.log.Error("data dir belongs to another cluster: taking no part", "data_dir_cluster", n.id.ClusterID, "controller_cluster", clusterID)
+			n.clusterMismatchLogged = true
+		}
+		return false
+	}
+	if err := saveIdentity(n.cfg.DataDir, n.id); err != nil {
+		n.log.Error("record the cluster id in the data dir", "err", err)
+		return false
+	}
+	n.savedClusterID = true
+	return true
 }
 
 func (n *Node) register(me controller.BrokerInfo) {

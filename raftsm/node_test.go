@@ -164,6 +164,15 @@ func TestNodeClusterLifecycle(t *testing.T) {
 		return true
 	})
 
+	// Every data dir records the cluster it joined.
+	clusterID := c.controllerView(0).clusterID
+	for i, cfg := range c.cfgs {
+		c.waitFor(fmt.Sprintf("node %d to record the cluster id", i+1), func() bool {
+			id, _, err := loadIdentity(cfg.DataDir, cfg.NodeID, cfg.Peers)
+			return err == nil && id.ClusterID == clusterID && clusterID != ""
+		})
+	}
+
 	// A topic created through the controller gets replicas on every node.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
