@@ -605,11 +605,12 @@ func (n *Node) startReplica(s controller.ShardInfo, replicaID uint64, addrs map[
 }
 
 // stopReplica stops a local replica; removeData also deletes its Raft log
-// and state (the shard is no longer assigned here: topic deleted).
+// and state (the shard is no longer assigned here: topic deleted). The
+// replica leaves n.replicas only when all of that is done, so "not a local
+// shard" means stopped and, with removeData, gone from disk.
 func (n *Node) stopReplica(shardID uint64, removeData bool) {
 	n.mu.Lock()
 	r, ok := n.replicas[shardID]
-	delete(n.replicas, shardID)
 	n.mu.Unlock()
 	if !ok {
 		return
@@ -618,15 +619,21 @@ func (n *Node) stopReplica(shardID uint64, removeData bool) {
 		n.log.Error("stop replica", "shard", shardID, "err", err)
 	}
 	if removeData {
+		// SyncRemoveData waits until dragonboat has unloaded the replica, so
+		// no Update can write the state back after removeShard.
 		ctx, cancel := n.loopCtx()
-		defer cancel()
-		if err := n.nh.SyncRemoveData(ctx, shardID, r.replicaID); err != nil {
+		err := n.nh.SyncRemoveData(ctx, shardID, r.replicaID)
+		cancel()
+		if err != nil {
 			n.log.Error("remove raft data", "shard", shardID, "err", err)
 		}
 		if err := n.db.removeShard(shardID); err != nil {
 			n.log.Error("remove state", "shard", shardID, "err", err)
 		}
 	}
+	n.mu.Lock()
+	delete(n.replicas, shardID)
+	n.mu.Unlock()
 	n.log.Info("replica stopped", "shard", shardID, "replica", r.replicaID, "removed_data", removeData)
 }
 
