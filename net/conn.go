@@ -122,6 +122,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		r.rc.RemoteAddr = c.remote
+		r.rc.cluster = c.s.cluster
 		p := &pending{done: make(chan struct{})}
 		c.queue <- p // never blocks: the queue holds as many as there are slots
 		go func() {

@@ -30,7 +30,8 @@
 // decode.
 //
 // Layout: one file per API key (api_<name>.go) holding the handler and its
-// supported versions; registry.go holds the table of supported APIs;
+// supported versions; cluster.go holds the Cluster interface through which
+// handlers reach the broker; registry.go holds the table of supported APIs;
 // request.go parses request headers and encodes responses; conn.go runs one
 // connection; server.go accepts connections.
 package net

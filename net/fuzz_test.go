@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tidemark/tidemark/core"
 )
 
 // wideAPIs registers every API key kmsg knows, at every version kmsg knows,
@@ -27,6 +30,29 @@ func wideAPIs() []api {
 	return apis
 }
 
+// fixedCluster is a broker that never changes: one broker, one topic with
+// a leaderless partition, creations accepted but not applied.
+type fixedCluster struct{}
+
+func (fixedCluster) Metadata() (ClusterMetadata, error) {
+	return ClusterMetadata{ClusterID: "fixed", ControllerID: 1,
+		Brokers: []BrokerMetadata{{ID: 1, Host: "127.0.0.1", Port: 9092}},
+		Topics: []TopicMetadata{{Name: "topic", Partitions: []PartitionMetadata{
+			{Index: 0, Leader: 1, Replicas: []int32{1}, ISR: []int32{1}},
+			{Index: 1, Leader: -1, Replicas: []int32{1}, ISR: []int32{1}},
+		}}},
+	}, nil
+}
+
+func (fixedCluster) CreateTopic(_ context.Context, spec TopicSpec) (CreatedTopic, error) {
+	if spec.Name == "topic" {
+		return CreatedTopic{}, core.Errorf(core.TopicAlreadyExists, "topic %q already exists", spec.Name)
+	}
+	return CreatedTopic{ID: [16]byte{1}, Partitions: max(spec.Partitions, 1), ReplicationFactor: max(spec.ReplicationFactor, 1)}, nil
+}
+
+func (fixedCluster) AutoCreateTopics() bool { return true }
+
 // FuzzRequestPath feeds arbitrary request frames (without the size prefix)
 // through header parsing, kmsg decoding, dispatch and response encoding, as
 // a connection does. Nothing may panic; a refused frame is a *protocolError;
@@ -39,6 +65,26 @@ func FuzzRequestPath(f *testing.F) {
 		f.Add(frameRequest(req, v, int32(v))[4:])
 	}
 	f.Add(metadataRequest("topic", 9)[4:])
+	meta := kmsg.NewPtrMetadataRequest()
+	meta.AllowAutoTopicCreation = true
+	for _, name := range []string{"topic", "new", "bad name"} {
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr(name)
+		meta.Topics = append(meta.Topics, t)
+	}
+	for v := int16(0); v <= 7; v++ {
+		f.Add(frameRequest(meta, v, 30+int32(v))[4:])
+	}
+	create := kmsg.NewPtrCreateTopicsRequest()
+	create.TimeoutMillis = 1
+	for _, name := range []string{"topic", "new", "bad name"} {
+		t := kmsg.NewCreateTopicsRequestTopic()
+		t.Topic, t.NumPartitions, t.ReplicationFactor = name, -1, -1
+		create.Topics = append(create.Topics, t)
+	}
+	for v := int16(0); v <= 4; v++ {
+		f.Add(frameRequest(create, v, 20+int32(v))[4:])
+	}
 	produce := kmsg.NewPtrProduceRequest()
 	f.Add(frameRequest(produce, 7, 10)[4:])
 
@@ -60,7 +106,12 @@ func FuzzRequestPath(f *testing.F) {
 				}
 				continue
 			}
-			out, err := serve(context.Background(), r)
+			// A short deadline: CreateTopics waits up to the request's
+			// timeout for leaders that fixedCluster never elects.
+			r.rc.cluster = fixedCluster{}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			out, err := serve(ctx, r)
+			cancel()
 			if err != nil {
 				t.Fatalf("serve: %v", err)
 			}

@@ -21,10 +21,8 @@ import (
 // Handlers run concurrently, one goroutine per request, including requests
 // of the same connection. ctx is cancelled when the connection or the server
 // closes. A handler holds no state of its own: it translates. Handlers that
-// need the broker (Produce, Fetch, Metadata...) will reach it through an
-// interface the broker implements, carried in requestContext; it is defined
-// together with the first handler that calls it, and holds only what the
-// handlers call.
+// need the broker reach it through rc.cluster (the Cluster interface, in
+// cluster.go), which holds only what the handlers call.
 //
 // Handlers of one connection may run in any order. A later handler whose
 // effects must follow request order on a connection (Produce from an
@@ -46,6 +44,8 @@ type api struct {
 // ApiVersions advertises. Add one line per handler file.
 var supportedAPIs = []api{
 	apiVersionsAPI,
+	metadataAPI,
+	createTopicsAPI,
 }
 
 // registry is the lookup table built from a list of apis.

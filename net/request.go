@@ -22,6 +22,7 @@ type requestContext struct {
 	RemoteAddr    string
 
 	registry *registry
+	cluster  Cluster // nil when the server has none (framing tests)
 }
 
 // request is one parsed request frame, ready to serve.

@@ -20,6 +20,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	registry *registry
+	cluster  Cluster // nil only in tests of the framing
 
 	// ctx is the parent of every connection's context; cancel ends all
 	// in-flight handlers (Close, or Shutdown past its deadline).
@@ -33,9 +34,16 @@ type Server struct {
 	wg        sync.WaitGroup // one per live connection
 }
 
-// New returns a server with the APIs in this package's table.
-func New(cfg Config) (*Server, error) {
-	return newServer(cfg, supportedAPIs)
+// New returns a server with the APIs in this package's table, answering
+// from cluster. With a nil cluster (tests of the framing) a request that
+// needs the broker closes its connection.
+func New(cfg Config, cluster Cluster) (*Server, error) {
+	s, err := newServer(cfg, supportedAPIs)
+	if err != nil {
+		return nil, err
+	}
+	s.cluster = cluster
+	return s, nil
 }
 
 func newServer(cfg Config, apis []api) (*Server, error) {

@@ -175,9 +175,18 @@ func checkApiVersions(t *testing.T, gotCorr, wantCorr int32, resp *kmsg.ApiVersi
 	if resp.ErrorCode != wantErr {
 		t.Fatalf("error code %d, want %d", resp.ErrorCode, wantErr)
 	}
-	if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != 18 ||
-		resp.ApiKeys[0].MinVersion != 0 || resp.ApiKeys[0].MaxVersion != 3 {
-		t.Fatalf("api keys %+v, want only 18 (0-3)", resp.ApiKeys)
+	want := []kmsg.ApiVersionsResponseApiKey{
+		{ApiKey: 3, MinVersion: 0, MaxVersion: 7},  // Metadata
+		{ApiKey: 18, MinVersion: 0, MaxVersion: 3}, // ApiVersions
+		{ApiKey: 19, MinVersion: 0, MaxVersion: 4}, // CreateTopics
+	}
+	if len(resp.ApiKeys) != len(want) {
+		t.Fatalf("api keys %+v, want %+v", resp.ApiKeys, want)
+	}
+	for i, k := range resp.ApiKeys {
+		if k.ApiKey != want[i].ApiKey || k.MinVersion != want[i].MinVersion || k.MaxVersion != want[i].MaxVersion {
+			t.Fatalf("api keys %+v, want %+v", resp.ApiKeys, want)
+		}
 	}
 }
 
@@ -473,10 +482,10 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 }
 
 func TestConfigAndRegistryValidation(t *testing.T) {
-	if _, err := New(Config{MaxConnections: -1}); err == nil {
+	if _, err := New(Config{MaxConnections: -1}, nil); err == nil {
 		t.Error("negative MaxConnections accepted")
 	}
-	s, err := New(Config{})
+	s, err := New(Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,10 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	log.Info("broker settings", "node", cfg.NodeID, "kafka_listen_addr", cfg.KafkaListenAddr,
 		"default_replication_factor", cfg.DefaultReplicationFactor, "default_partitions", cfg.DefaultPartitions,
 		"auto_create_topics", cfg.AutoCreateTopics)
-	kafka, err := kafkanet.New(kafkanet.Config{Log: log})
+	kafka, err := kafkanet.New(kafkanet.Config{Log: log}, raftsm.NewKafkaCluster(node, raftsm.KafkaSettings{
+		DefaultPartitions: cfg.DefaultPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		AutoCreateTopics: cfg.AutoCreateTopics,
+	}))
 	if err != nil {
 		node.Close()
 		return fail(stderr, err.Error())
@@ -85,7 +88,7 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		}
 	}()
 	log.Info("kafka listener started", "addr", ln.Addr().String())
-	log.Warn("the Kafka protocol is only partly served (issue \"Kafka wire protocol\"): ApiVersions only; produce, fetch, metadata and groups are not served yet",
+	log.Warn("the Kafka protocol is only partly served (issue \"Kafka wire protocol\"): ApiVersions, Metadata and CreateTopics only; produce, fetch and groups are not served yet",
 		"kafka_addr", cfg.KafkaListenAddr)
 
 	sig := <-sigs

@@ -1,0 +1,81 @@
+package net
+
+import (
+	"context"
+
+	"github.com/tidemark/tidemark/core/controller"
+)
+
+// Cluster is what the handlers ask of the broker. The broker implements it
+// (raftsm.KafkaCluster over a raftsm.Node); handlers only translate between
+// it and the wire.
+//
+// Concurrency: every method is called from many handler goroutines at once
+// and must be safe for that. Metadata is a local read and may lag the
+// controller; CreateTopic returns once the controller has committed and
+// applied the command (or rejected it).
+type Cluster interface {
+	// Metadata returns the cluster as this broker sees it now: every
+	// registered broker, the controller to report, and every live topic.
+	Metadata() (ClusterMetadata, error)
+	// CreateTopic creates a topic through the controller. Partitions and
+	// ReplicationFactor of -1 take the broker's defaults (Kafka's
+	// num.partitions and default.replication.factor). A rejection by the
+	// controller is returned as a *core.Error carrying the Kafka code; any
+	// other error means the controller could not be reached in time.
+	CreateTopic(ctx context.Context, spec TopicSpec) (CreatedTopic, error)
+	// AutoCreateTopics is the broker's auto.create.topics.enable.
+	AutoCreateTopics() bool
+}
+
+// ClusterMetadata is one snapshot of the cluster for Metadata responses.
+type ClusterMetadata struct {
+	ClusterID string // "" before the cluster is bootstrapped
+	// ControllerID is a live broker listed in Brokers: Kafka clients send
+	// admin requests there, and -1 loops some of them forever.
+	ControllerID int32
+	Brokers      []BrokerMetadata // sorted by id
+	Topics       []TopicMetadata  // sorted by name
+}
+
+// BrokerMetadata is one broker as clients reach it.
+type BrokerMetadata struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack string // "" when none
+}
+
+// TopicMetadata is one topic and its partitions, by index.
+type TopicMetadata struct {
+	Name       string
+	ID         controller.TopicID
+	Partitions []PartitionMetadata
+}
+
+// PartitionMetadata is one partition. Leader is -1 when no leader is known
+// (answered as LEADER_NOT_AVAILABLE). ISR is approximate: the broker does
+// not track replica lag yet and reports every replica as in sync.
+type PartitionMetadata struct {
+	Index    int32
+	Leader   int32
+	Replicas []int32 // the preferred leader first
+	ISR      []int32
+}
+
+// TopicSpec is a topic to create.
+type TopicSpec struct {
+	Name              string
+	Partitions        int32 // -1: the broker's default
+	ReplicationFactor int32 // -1: the broker's default
+	Configs           []controller.ConfigEntry
+	ValidateOnly      bool
+}
+
+// CreatedTopic is what the controller created (or, with ValidateOnly, would
+// create), defaults resolved.
+type CreatedTopic struct {
+	ID                controller.TopicID
+	Partitions        int32
+	ReplicationFactor int32
+}

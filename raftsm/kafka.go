@@ -1,0 +1,174 @@
+package raftsm
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	gonet "net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/tidemark/tidemark/core/controller"
+	kafkanet "github.com/tidemark/tidemark/net"
+)
+
+// KafkaSettings are the broker settings the Kafka handlers need.
+type KafkaSettings struct {
+	DefaultPartitions        int32 // Kafka's num.partitions
+	DefaultReplicationFactor int32 // Kafka's default.replication.factor
+	AutoCreateTopics         bool  // Kafka's auto.create.topics.enable
+}
+
+// KafkaCluster is the Kafka listener's view of a Node: it implements
+// net.Cluster. It holds no state besides the node and the settings.
+type KafkaCluster struct {
+	node     *Node
+	settings KafkaSettings
+}
+
+var _ kafkanet.Cluster = (*KafkaCluster)(nil)
+
+// NewKafkaCluster returns the Kafka listener's view of n.
+func NewKafkaCluster(n *Node, s KafkaSettings) *KafkaCluster {
+	return &KafkaCluster{node: n, settings: s}
+}
+
+// AutoCreateTopics implements net.Cluster.
+func (k *KafkaCluster) AutoCreateTopics() bool { return k.settings.AutoCreateTopics }
+
+// Metadata implements net.Cluster with a local read of the controller
+// state (it may lag the controller's leader).
+//
+// Partition leaders come from dragonboat for shards with a local replica
+// (-1 while none is known). For a shard without a local replica this
+// broker cannot ask Raft, and the preferred leader (Replicas[0]) is
+// reported instead; the leader-placement loop moves leadership there, and a
+// client sent to the wrong broker gets NOT_LEADER_OR_FOLLOWER and retries.
+// With the replication factor equal to the cluster size (the default up to
+// three brokers) every broker has every shard and the answer is exact.
+//
+// The controller reported is the broker hosting the controller shard's
+// current leader replica, or this broker when that leader is unknown or
+// not registered: clients need a live broker there, never -1.
+func (k *KafkaCluster) Metadata() (kafkanet.ClusterMetadata, error) {
+	n := k.node
+	var (
+		md     kafkanet.ClusterMetadata
+		topics []controller.TopicInfo
+	)
+	var brokers []controller.BrokerState
+	err := n.ReadController(func(c *controller.Controller) {
+		md.ClusterID = c.ClusterID()
+		brokers = c.Brokers()
+		topics = c.Topics()
+	})
+	if err != nil {
+		return md, fmt.Errorf("read the controller state: %w", err)
+	}
+	self := false
+	for _, b := range brokers {
+		if b.Info.KafkaAddr == "" {
+			continue // listed by Bootstrap, not registered yet: no address to give clients
+		}
+		bm, err := brokerMetadata(b.Info.ID, b.Info.KafkaAddr, b.Info.Rack)
+		if err != nil {
+			continue
+		}
+		self = self || b.Info.ID == n.cfg.NodeID
+		md.Brokers = append(md.Brokers, bm)
+	}
+	if !self { // not registered yet, but clients are talking to it
+		if bm, err := brokerMetadata(n.cfg.NodeID, n.cfg.KafkaAddr, n.cfg.Rack); err == nil {
+			md.Brokers = append(md.Brokers, bm)
+			sort.Slice(md.Brokers, func(i, j int) bool { return md.Brokers[i].ID < md.Brokers[j].ID })
+		}
+	}
+	md.ControllerID = n.cfg.NodeID
+	if leader, _, ok, err := n.nh.GetLeaderID(uint64(controller.ControllerShardID)); err == nil && ok && leader > 0 {
+		id := int32(leader - 1) // controllerReplicaID is broker id + 1
+		for _, b := range md.Brokers {
+			if b.ID == id {
+				md.ControllerID = id
+			}
+		}
+	}
+	n.mu.Lock()
+	local := make(map[uint64]bool, len(n.replicas))
+	for id := range n.replicas {
+		local[id] = true
+	}
+	n.mu.Unlock()
+	for _, t := range topics {
+		tm := kafkanet.TopicMetadata{Name: t.Name, ID: t.ID, Partitions: make([]kafkanet.PartitionMetadata, len(t.Partitions))}
+		for i, p := range t.Partitions {
+			pm := kafkanet.PartitionMetadata{Index: p.Index, Leader: -1}
+			for _, r := range p.Replicas {
+				pm.Replicas = append(pm.Replicas, r.BrokerID)
+			}
+			pm.ISR = append([]int32(nil), pm.Replicas...)
+			if local[uint64(p.Shard)] {
+				leader, _, ok, err := n.nh.GetLeaderID(uint64(p.Shard))
+				if err == nil && ok {
+					for _, r := range p.Replicas {
+						if uint64(r.ReplicaID) == leader {
+							pm.Leader = r.BrokerID
+						}
+					}
+				}
+			} else if len(p.Replicas) > 0 {
+				pm.Leader = p.Replicas[0].BrokerID
+			}
+			tm.Partitions[i] = pm
+		}
+		md.Topics = append(md.Topics, tm)
+	}
+	return md, nil
+}
+
+func brokerMetadata(id int32, addr, rack string) (kafkanet.BrokerMetadata, error) {
+	host, port, err := gonet.SplitHostPort(addr)
+	if err != nil {
+		return kafkanet.BrokerMetadata{}, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return kafkanet.BrokerMetadata{}, fmt.Errorf("port of %s: %w", addr, err)
+	}
+	return kafkanet.BrokerMetadata{ID: id, Host: host, Port: int32(p), Rack: rack}, nil
+}
+
+// CreateTopic implements net.Cluster: it resolves the defaults, draws the
+// topic id, and proposes CreateTopic to the controller.
+func (k *KafkaCluster) CreateTopic(ctx context.Context, spec kafkanet.TopicSpec) (kafkanet.CreatedTopic, error) {
+	if spec.Partitions == -1 {
+		spec.Partitions = k.settings.DefaultPartitions
+	}
+	if spec.ReplicationFactor == -1 {
+		spec.ReplicationFactor = k.settings.DefaultReplicationFactor
+	}
+	var id controller.TopicID
+	for id == (controller.TopicID{}) {
+		if _, err := rand.Read(id[:]); err != nil {
+			return kafkanet.CreatedTopic{}, fmt.Errorf("draw a topic id: %w", err)
+		}
+	}
+	res, err := k.node.ProposeController(ctx, controller.CreateTopic{
+		Name: spec.Name, TopicID: id, Partitions: spec.Partitions, ReplicationFactor: spec.ReplicationFactor,
+		Configs: spec.Configs, ValidateOnly: spec.ValidateOnly, NowMs: time.Now().UnixMilli(),
+	})
+	if err != nil {
+		return kafkanet.CreatedTopic{}, err
+	}
+	r, ok := res.(controller.CreateTopicResult)
+	if !ok {
+		if e := controller.ResultErr(res); e != nil {
+			return kafkanet.CreatedTopic{}, e
+		}
+		return kafkanet.CreatedTopic{}, fmt.Errorf("controller answered CreateTopic with %T", res)
+	}
+	if r.Err != nil {
+		return kafkanet.CreatedTopic{}, r.Err
+	}
+	return kafkanet.CreatedTopic{ID: r.TopicID, Partitions: r.Partitions, ReplicationFactor: r.ReplicationFactor}, nil
+}
