@@ -639,16 +639,23 @@ func (n *Node) stopReplica(shardID uint64, removeData bool) {
 
 // fixMembership: on shards this node leads, make the Raft membership match
 // the controller's (a wiped broker's old replica is removed, its new one
-// added). One change per shard per round; OrderedConfigChange makes a stale
-// change fail rather than apply twice.
+// added). dragonboat's local view of every shard is one cheap read; only a
+// shard whose view differs from the controller's gets the linearizable
+// membership read and a change. One change per shard per round;
+// OrderedConfigChange makes a stale change fail rather than apply twice.
 func (n *Node) fixMembership(v controllerView) {
+	local := map[uint64]dragonboat.ShardInfo{}
+	for _, si := range n.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true}).ShardInfoList {
+		local[si.ShardID] = si
+	}
 	addrs := map[int32]string{}
 	for _, b := range v.brokers {
 		addrs[b.Info.ID] = b.Info.RaftAddr
 	}
 	for _, s := range v.shards {
 		shardID := uint64(s.ID)
-		if n.mustLead(shardID) != nil {
+		si, ok := local[shardID]
+		if !ok || !si.IsLeader || si.Pending || sameMembers(si.Replicas, s.Replicas) {
 			continue
 		}
 		ctx, cancel := n.loopCtx()
@@ -677,6 +684,20 @@ func (n *Node) fixMembership(v controllerView) {
 		}
 		cancel()
 	}
+}
+
+// sameMembers reports whether dragonboat's voting members are exactly the
+// controller's replicas.
+func sameMembers(members map[uint64]string, replicas []controller.Replica) bool {
+	if len(members) != len(replicas) {
+		return false
+	}
+	for _, r := range replicas {
+		if _, ok := members[uint64(r.ReplicaID)]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // placeLeaders: for shards this node leads whose preferred leader (the
