@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tidemark/tidemark/core/controller"
+	"github.com/tidemark/tidemark/core/partition"
 )
 
 // Cluster is what the handlers ask of the broker. The broker implements it
@@ -26,6 +27,26 @@ type Cluster interface {
 	CreateTopic(ctx context.Context, spec TopicSpec) (CreatedTopic, error)
 	// AutoCreateTopics is the broker's auto.create.topics.enable.
 	AutoCreateTopics() bool
+
+	// The partition calls below answer a *core.Error with
+	// UNKNOWN_TOPIC_OR_PARTITION for a topic or partition this broker does
+	// not know, and NOT_LEADER_OR_FOLLOWER when this broker does not lead
+	// the partition (no local replica, or another replica leads). Any other
+	// error means the partition could not be reached (a proposal timed
+	// out, the replica is stopping).
+
+	// Produce proposes one record batch, already checked with
+	// batch.Validate, to the partition and waits until it is committed and
+	// applied. The result carries core's verdict (duplicates, sequence
+	// errors, MESSAGE_TOO_LARGE against the topic's max.message.bytes).
+	Produce(ctx context.Context, topic string, partition int32, batch []byte) (partition.ProduceResult, error)
+	// Fetch reads from the partition's applied log at the leader. The
+	// channel is closed when the partition applies its next entry: a long
+	// poll waits on it and reads again.
+	Fetch(topic string, partition int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error)
+	// ListOffsets answers Kafka's ListOffsets for one partition at the
+	// leader (timestamps -2 earliest, -1 latest, else by time).
+	ListOffsets(topic string, partition int32, timestampMs int64) (partition.ListOffsetsResult, error)
 }
 
 // ClusterMetadata is one snapshot of the cluster for Metadata responses.

@@ -12,7 +12,8 @@ import (
 )
 
 // conn serves one client connection with two goroutines: the reader reads
-// and parses frames in order and starts one handler goroutine per request;
+// and parses frames in order and starts one handler goroutine per request
+// (waiting for it to return first when its API is serial);
 // the writer takes the requests in the same order, waits for each handler,
 // and writes its response. Ordering therefore comes from the queue, not from
 // the handlers, which may finish in any order.
@@ -129,6 +130,15 @@ func (c *conn) readLoop() {
 			defer close(p.done)
 			p.frame, p.err = serve(c.ctx, r)
 		}()
+		if r.api.serial {
+			// The next request of this connection starts only after this
+			// one's handler has returned (request-order effects).
+			select {
+			case <-p.done:
+			case <-c.ctx.Done():
+				return
+			}
+		}
 	}
 }
 

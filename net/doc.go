@@ -10,6 +10,9 @@
 //     the handlers for pipelined requests run concurrently. At most
 //     Config.MaxInFlightPerConnection requests of one connection are pending
 //     at once; the connection is not read further until one completes.
+//   - Serial APIs (Produce) take effect in request order per connection:
+//     the connection is not read past such a request until its handler has
+//     returned, so pipelined produce requests are proposed in order.
 //   - A bad client costs only its own connection. A frame larger than
 //     Config.MaxRequestBytes, a frame that does not decode, an API key or
 //     version the server does not advertise, or a handler error closes that

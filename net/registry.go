@@ -24,10 +24,11 @@ import (
 // need the broker reach it through rc.cluster (the Cluster interface, in
 // cluster.go), which holds only what the handlers call.
 //
-// Handlers of one connection may run in any order. A later handler whose
-// effects must follow request order on a connection (Produce from an
-// idempotent producer pipelining batches) must not rely on goroutine start
-// order: the server will need a per-API "serial" flag for it.
+// Handlers of one connection may run in any order, except serial ones: an
+// API marked serial (Produce: an idempotent producer pipelines batches on
+// one connection and needs them applied in request order) makes the
+// connection's reader wait until its handler has returned before reading
+// the next request, as Kafka mutes a connection while it serves a request.
 type handlerFunc func(ctx context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error)
 
 // api is one supported Kafka API: its key, the versions advertised in
@@ -38,6 +39,9 @@ type api struct {
 	minVersion int16
 	maxVersion int16
 	handle     handlerFunc
+	// serial: the connection reads no further request until this one's
+	// handler has returned (see handlerFunc).
+	serial bool
 }
 
 // supportedAPIs is every API the server serves, and so exactly what
@@ -46,6 +50,9 @@ var supportedAPIs = []api{
 	apiVersionsAPI,
 	metadataAPI,
 	createTopicsAPI,
+	produceAPI,
+	fetchAPI,
+	listOffsetsAPI,
 }
 
 // registry is the lookup table built from a list of apis.

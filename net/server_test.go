@@ -176,6 +176,9 @@ func checkApiVersions(t *testing.T, gotCorr, wantCorr int32, resp *kmsg.ApiVersi
 		t.Fatalf("error code %d, want %d", resp.ErrorCode, wantErr)
 	}
 	want := []kmsg.ApiVersionsResponseApiKey{
+		{ApiKey: 0, MinVersion: 3, MaxVersion: 7},  // Produce
+		{ApiKey: 1, MinVersion: 4, MaxVersion: 11}, // Fetch
+		{ApiKey: 2, MinVersion: 0, MaxVersion: 3},  // ListOffsets
 		{ApiKey: 3, MinVersion: 0, MaxVersion: 7},  // Metadata
 		{ApiKey: 18, MinVersion: 0, MaxVersion: 3}, // ApiVersions
 		{ApiKey: 19, MinVersion: 0, MaxVersion: 4}, // CreateTopics

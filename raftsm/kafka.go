@@ -3,13 +3,16 @@ package raftsm
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	gonet "net"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/tidemark/tidemark/core"
 	"github.com/tidemark/tidemark/core/controller"
+	"github.com/tidemark/tidemark/core/partition"
 	kafkanet "github.com/tidemark/tidemark/net"
 )
 
@@ -171,4 +174,97 @@ func (k *KafkaCluster) CreateTopic(ctx context.Context, spec kafkanet.TopicSpec)
 		return kafkanet.CreatedTopic{}, r.Err
 	}
 	return kafkanet.CreatedTopic{ID: r.TopicID, Partitions: r.Partitions, ReplicationFactor: r.ReplicationFactor}, nil
+}
+
+// partitionShard looks up a partition's shard and its topic's log settings
+// in the local controller state.
+func (k *KafkaCluster) partitionShard(topic string, index int32) (uint64, controller.LogSettings, error) {
+	var (
+		shard    uint64
+		settings controller.LogSettings
+		found    bool
+	)
+	err := k.node.ReadController(func(c *controller.Controller) {
+		t, ok := c.Topic(topic)
+		if !ok || index < 0 || int(index) >= len(t.Partitions) {
+			return
+		}
+		shard, settings, found = uint64(t.Partitions[index].Shard), controller.LogSettingsOf(t.Configs), true
+	})
+	if err != nil {
+		return 0, settings, fmt.Errorf("read the controller state: %w", err)
+	}
+	if !found {
+		return 0, settings, core.Errorf(core.UnknownTopicOrPartition, "no partition %d of topic %q", index, topic)
+	}
+	return shard, settings, nil
+}
+
+// notLeader turns the node's "not the leader" answers into
+// NOT_LEADER_OR_FOLLOWER; other errors pass through.
+func notLeader(err error, topic string, index int32) error {
+	var nl *NotLeaderError
+	if errors.As(err, &nl) || errors.Is(err, ErrNoReplica) {
+		return core.Errorf(core.NotLeaderOrFollower, "partition %d of topic %q: %v", index, topic, err)
+	}
+	return err
+}
+
+// Produce implements net.Cluster: it proposes partition.Produce stamped
+// with this broker's clock and the topic's max.message.bytes. LeaderEpoch
+// is 0: leader epochs are not tracked yet.
+func (k *KafkaCluster) Produce(ctx context.Context, topic string, index int32, b []byte) (partition.ProduceResult, error) {
+	shard, settings, err := k.partitionShard(topic, index)
+	if err != nil {
+		return partition.ProduceResult{}, err
+	}
+	out, err := k.node.Propose(ctx, shard, partition.EncodeCommand(partition.Produce{
+		NowMs: time.Now().UnixMilli(), LeaderEpoch: 0, MaxMessageBytes: settings.MaxMessageBytes, Records: b}))
+	if err != nil {
+		return partition.ProduceResult{}, notLeader(err, topic, index)
+	}
+	res, err := partition.DecodeResult(out)
+	if err != nil {
+		return partition.ProduceResult{}, err
+	}
+	r, ok := res.(partition.ProduceResult)
+	if !ok {
+		return partition.ProduceResult{}, fmt.Errorf("partition answered Produce with %T", res)
+	}
+	return r, nil
+}
+
+// readLeader runs f on the partition's applied log if this broker leads it.
+func (k *KafkaCluster) readLeader(topic string, index int32, f func(*partition.Log)) (<-chan struct{}, error) {
+	shard, _, err := k.partitionShard(topic, index)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.node.mustLead(shard); err != nil {
+		return nil, notLeader(err, topic, index)
+	}
+	ch, err := k.node.ReadPartition(shard, f)
+	if err != nil {
+		return nil, notLeader(err, topic, index)
+	}
+	return ch, nil
+}
+
+// Fetch implements net.Cluster: a read of the leader's applied log.
+func (k *KafkaCluster) Fetch(topic string, index int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error) {
+	var res partition.FetchResult
+	ch, err := k.readLeader(topic, index, func(l *partition.Log) { res = l.Fetch(offset, maxBytes) })
+	if err != nil {
+		return partition.FetchResult{}, nil, err
+	}
+	return res, ch, nil
+}
+
+// ListOffsets implements net.Cluster: a read of the leader's applied log.
+func (k *KafkaCluster) ListOffsets(topic string, index int32, timestampMs int64) (partition.ListOffsetsResult, error) {
+	var res partition.ListOffsetsResult
+	if _, err := k.readLeader(topic, index, func(l *partition.Log) { res = l.ListOffsets(timestampMs) }); err != nil {
+		return partition.ListOffsetsResult{}, err
+	}
+	return res, nil
 }
