@@ -27,6 +27,11 @@ type Cluster interface {
 	CreateTopic(ctx context.Context, spec TopicSpec) (CreatedTopic, error)
 	// AutoCreateTopics is the broker's auto.create.topics.enable.
 	AutoCreateTopics() bool
+	// AllocateProducerID reserves one producer id through the controller
+	// (idempotent producers, InitProducerId). A rejection by the controller
+	// is returned as a *core.Error; any other error means the controller
+	// could not be reached in time.
+	AllocateProducerID(ctx context.Context) (int64, error)
 
 	// The partition calls below answer a *core.Error with
 	// UNKNOWN_TOPIC_OR_PARTITION for a topic or partition this broker does

@@ -124,6 +124,7 @@ func (c *conn) readLoop() {
 		}
 		r.rc.RemoteAddr = c.remote
 		r.rc.cluster = c.s.cluster
+		r.rc.log = c.s.log
 		p := &pending{done: make(chan struct{})}
 		c.queue <- p // never blocks: the queue holds as many as there are slots
 		go func() {

@@ -54,6 +54,8 @@ func (fixedCluster) CreateTopic(_ context.Context, spec TopicSpec) (CreatedTopic
 
 func (fixedCluster) AutoCreateTopics() bool { return true }
 
+func (fixedCluster) AllocateProducerID(context.Context) (int64, error) { return 1000, nil }
+
 func (fixedCluster) Produce(_ context.Context, topic string, p int32, _ []byte) (partition.ProduceResult, error) {
 	if topic != "topic" || p < 0 || p > 1 {
 		return partition.ProduceResult{}, core.Errorf(core.UnknownTopicOrPartition, "unknown")

@@ -129,6 +129,11 @@ func TestProduceFetchListOffsets(t *testing.T) {
 	lastByKey := map[string]string{}
 	for _, r := range got {
 		k, v := string(r.Key), string(r.Value)
+		// The default producer got a producer id (InitProducerId) and so
+		// produced idempotently: its batches carry the id, not -1.
+		if r.ProducerID < 0 {
+			t.Fatalf("record %s has producer id %d: the producer was not idempotent", v, r.ProducerID)
+		}
 		if seen[v] {
 			t.Fatalf("record %s consumed twice", v)
 		}

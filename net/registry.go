@@ -53,6 +53,7 @@ var supportedAPIs = []api{
 	produceAPI,
 	fetchAPI,
 	listOffsetsAPI,
+	initProducerIDAPI,
 }
 
 // registry is the lookup table built from a list of apis.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -22,7 +23,8 @@ type requestContext struct {
 	RemoteAddr    string
 
 	registry *registry
-	cluster  Cluster // nil when the server has none (framing tests)
+	cluster  Cluster      // nil when the server has none (framing tests)
+	log      *slog.Logger // nil: slog.Default()
 }
 
 // request is one parsed request frame, ready to serve.

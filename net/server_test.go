@@ -182,6 +182,7 @@ func checkApiVersions(t *testing.T, gotCorr, wantCorr int32, resp *kmsg.ApiVersi
 		{ApiKey: 3, MinVersion: 0, MaxVersion: 7},  // Metadata
 		{ApiKey: 18, MinVersion: 0, MaxVersion: 3}, // ApiVersions
 		{ApiKey: 19, MinVersion: 0, MaxVersion: 4}, // CreateTopics
+		{ApiKey: 22, MinVersion: 0, MaxVersion: 1}, // InitProducerId
 	}
 	if len(resp.ApiKeys) != len(want) {
 		t.Fatalf("api keys %+v, want %+v", resp.ApiKeys, want)

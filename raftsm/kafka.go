@@ -176,6 +176,32 @@ func (k *KafkaCluster) CreateTopic(ctx context.Context, spec kafkanet.TopicSpec)
 	return kafkanet.CreatedTopic{ID: r.TopicID, Partitions: r.Partitions, ReplicationFactor: r.ReplicationFactor}, nil
 }
 
+// AllocateProducerID implements net.Cluster: it proposes
+// AllocateProducerIDs{Count: 1} to the controller and returns the id.
+// One controller proposal per InitProducerId is fine at today's rates;
+// reserving blocks per broker and handing ids out locally is a later
+// optimisation.
+func (k *KafkaCluster) AllocateProducerID(ctx context.Context) (int64, error) {
+	res, err := k.node.ProposeController(ctx, controller.AllocateProducerIDs{Count: 1})
+	if err != nil {
+		return 0, err
+	}
+	r, ok := res.(controller.AllocateProducerIDsResult)
+	if !ok {
+		if e := controller.ResultErr(res); e != nil {
+			return 0, e
+		}
+		return 0, fmt.Errorf("controller answered AllocateProducerIDs with %T", res)
+	}
+	if r.Err != nil {
+		return 0, r.Err
+	}
+	if r.Count < 1 {
+		return 0, fmt.Errorf("controller allocated %d producer ids, want 1", r.Count)
+	}
+	return r.FirstProducerID, nil
+}
+
 // partitionShard looks up a partition's shard and its topic's log settings
 // in the local controller state.
 func (k *KafkaCluster) partitionShard(topic string, index int32) (uint64, controller.LogSettings, error) {
