@@ -88,7 +88,7 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		}
 	}()
 	log.Info("kafka listener started", "addr", ln.Addr().String())
-	log.Warn("the Kafka protocol is only partly served (issue \"Kafka wire protocol\"): ApiVersions, Metadata, CreateTopics, Produce, Fetch and ListOffsets only; consumer groups, InitProducerId (idempotence) and admin APIs are not served yet",
+	log.Warn("the Kafka protocol is only partly served (issue \"Kafka wire protocol\"): ApiVersions, Metadata, CreateTopics, InitProducerId, Produce, Fetch and ListOffsets only; consumer groups and the admin APIs are not served yet",
 		"kafka_addr", cfg.KafkaListenAddr)
 
 	sig := <-sigs
