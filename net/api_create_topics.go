@@ -31,11 +31,12 @@ import (
 // by TimeoutMillis (at least minCreateTimeout); running out of it is
 // REQUEST_TIMED_OUT.
 var createTopicsAPI = api{
-	key:        19,
-	name:       "CreateTopics",
-	minVersion: 0,
-	maxVersion: 4,
-	handle:     handleCreateTopics,
+	key:          19,
+	name:         "CreateTopics",
+	minVersion:   0,
+	maxVersion:   4,
+	handle:       handleCreateTopics,
+	needsCluster: true,
 }
 
 const (
@@ -52,9 +53,6 @@ func handleCreateTopics(ctx context.Context, rc *requestContext, req kmsg.Reques
 	r, ok := req.(*kmsg.CreateTopicsRequest)
 	if !ok {
 		return nil, fmt.Errorf("CreateTopics handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	wait := min(time.Duration(r.TimeoutMillis)*time.Millisecond, maxCreateTimeout)
 	proposeCtx, cancel := context.WithTimeout(ctx, max(wait, minCreateTimeout))

@@ -36,11 +36,12 @@ import (
 // partitions applies a new entry, reads again, and answers once MinBytes
 // are there or MaxWaitMs has passed (error 0, offsets filled in).
 var fetchAPI = api{
-	key:        1,
-	name:       "Fetch",
-	minVersion: 4,
-	maxVersion: 11,
-	handle:     handleFetch,
+	key:          1,
+	name:         "Fetch",
+	minVersion:   4,
+	maxVersion:   11,
+	handle:       handleFetch,
+	needsCluster: true,
 }
 
 // fetchSessionIDNotFound is FETCH_SESSION_ID_NOT_FOUND (core does not
@@ -54,9 +55,6 @@ func handleFetch(ctx context.Context, rc *requestContext, req kmsg.Request) (kms
 	r, ok := req.(*kmsg.FetchRequest)
 	if !ok {
 		return nil, fmt.Errorf("Fetch handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	resp := kmsg.NewPtrFetchResponse()
 	resp.SessionID = 0

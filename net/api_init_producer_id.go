@@ -21,11 +21,12 @@ import (
 // initProducerIDTimeout is answered COORDINATOR_NOT_AVAILABLE (15), which
 // clients retry; a rejection by the controller keeps its code.
 var initProducerIDAPI = api{
-	key:        22,
-	name:       "InitProducerId",
-	minVersion: 0,
-	maxVersion: 1,
-	handle:     handleInitProducerID,
+	key:          22,
+	name:         "InitProducerId",
+	minVersion:   0,
+	maxVersion:   1,
+	handle:       handleInitProducerID,
+	needsCluster: true,
 }
 
 // initProducerIDTimeout bounds the controller proposal.
@@ -35,9 +36,6 @@ func handleInitProducerID(ctx context.Context, rc *requestContext, req kmsg.Requ
 	r, ok := req.(*kmsg.InitProducerIDRequest)
 	if !ok {
 		return nil, fmt.Errorf("InitProducerId handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	resp := kmsg.NewPtrInitProducerIDResponse()
 	resp.ProducerID, resp.ProducerEpoch = -1, -1

@@ -2,7 +2,6 @@ package net
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,20 +20,18 @@ import (
 // v0 asks for up to MaxNumOffsets offsets in OldStyleOffsets: it is
 // answered with the one offset above (none when there is no match).
 var listOffsetsAPI = api{
-	key:        2,
-	name:       "ListOffsets",
-	minVersion: 0,
-	maxVersion: 3,
-	handle:     handleListOffsets,
+	key:          2,
+	name:         "ListOffsets",
+	minVersion:   0,
+	maxVersion:   3,
+	handle:       handleListOffsets,
+	needsCluster: true,
 }
 
 func handleListOffsets(_ context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error) {
 	r, ok := req.(*kmsg.ListOffsetsRequest)
 	if !ok {
 		return nil, fmt.Errorf("ListOffsets handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	resp := kmsg.NewPtrListOffsetsResponse()
 	for _, rt := range r.Topics {

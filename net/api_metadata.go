@@ -25,11 +25,12 @@ import (
 // leader is LEADER_NOT_AVAILABLE with leader -1. ControllerID is always a
 // broker of the list. Leader epochs (v7) are -1: not tracked yet.
 var metadataAPI = api{
-	key:        3,
-	name:       "Metadata",
-	minVersion: 0,
-	maxVersion: 7,
-	handle:     handleMetadata,
+	key:          3,
+	name:         "Metadata",
+	minVersion:   0,
+	maxVersion:   7,
+	handle:       handleMetadata,
+	needsCluster: true,
 }
 
 // autoCreateTimeout bounds one auto-creation through the controller.
@@ -39,9 +40,6 @@ func handleMetadata(ctx context.Context, rc *requestContext, req kmsg.Request) (
 	r, ok := req.(*kmsg.MetadataRequest)
 	if !ok {
 		return nil, fmt.Errorf("Metadata handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	md, err := rc.cluster.Metadata()
 	if err != nil {

@@ -35,12 +35,13 @@ import (
 // The batch's PartitionLeaderEpoch is stored as 0: leader epochs are not
 // tracked yet.
 var produceAPI = api{
-	key:        0,
-	name:       "Produce",
-	minVersion: 3,
-	maxVersion: 7,
-	handle:     handleProduce,
-	serial:     true,
+	key:          0,
+	name:         "Produce",
+	minVersion:   3,
+	maxVersion:   7,
+	handle:       handleProduce,
+	needsCluster: true,
+	serial:       true,
 }
 
 const (
@@ -54,9 +55,6 @@ func handleProduce(ctx context.Context, rc *requestContext, req kmsg.Request) (k
 	r, ok := req.(*kmsg.ProduceRequest)
 	if !ok {
 		return nil, fmt.Errorf("Produce handler got %T", req)
-	}
-	if rc.cluster == nil {
-		return nil, errors.New("no broker attached to the server")
 	}
 	resp := kmsg.NewPtrProduceResponse()
 	validAcks := r.Acks == -1 || r.Acks == 0 || r.Acks == 1

@@ -42,6 +42,10 @@ type api struct {
 	// serial: the connection reads no further request until this one's
 	// handler has returned (see handlerFunc).
 	serial bool
+	// needsCluster: the handler calls the broker (requestContext.cluster).
+	// On a server without one (the framing tests) serve closes the
+	// connection instead of calling it.
+	needsCluster bool
 }
 
 // supportedAPIs is every API the server serves, and so exactly what

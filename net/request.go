@@ -111,6 +111,9 @@ func serve(ctx context.Context, r *request) ([]byte, error) {
 	if r.fallback {
 		return encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry)), nil
 	}
+	if r.api.needsCluster && r.rc.cluster == nil {
+		return nil, fmt.Errorf("%s needs a broker, and none is attached to the server", r.api.name)
+	}
 	resp, err := r.api.handle(ctx, &r.rc, r.body)
 	if err != nil {
 		return nil, fmt.Errorf("%s v%d handler: %w", r.api.name, r.rc.Version, err)
