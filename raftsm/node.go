@@ -753,13 +753,19 @@ func (n *Node) proposeRetention() {
 	}
 }
 
-// proposeGroupTicks proposes a Tick to each group shard this node leads.
+// proposeGroupTicks proposes a Tick to each group shard this node leads
+// that holds any group: each Tick is a Raft entry fsynced on every replica,
+// and on a shard without groups it would change nothing.
 func (n *Node) proposeGroupTicks() {
 	for _, shardID := range n.LocalShards() {
 		n.mu.Lock()
 		r := n.replicas[shardID]
 		n.mu.Unlock()
 		if r == nil || r.info.Kind != controller.ShardGroup || n.mustLead(shardID) != nil {
+			continue
+		}
+		busy, err := n.nh.StaleRead(shardID, func(s wholeState) (any, error) { return s.(*groupState).c.HasGroups(), nil })
+		if err != nil || !busy.(bool) {
 			continue
 		}
 		ctx, cancel := n.loopCtx()

@@ -121,3 +121,8 @@ func consumerOwnershipConflicts(g *groupState) int {
 	}
 	return conflicts
 }
+
+// HasGroups reports whether the shard holds any group. A Tick on a shard
+// without groups changes nothing (every timer belongs to a group), so the
+// runtime need not propose one.
+func (c *Coordinator) HasGroups() bool { return len(c.groups) > 0 }
