@@ -16,6 +16,9 @@ import (
 // controller; CreateTopic returns once the controller has committed and
 // applied the command (or rejected it).
 type Cluster interface {
+	GroupCluster // consumer groups: cluster_groups.go
+	AdminCluster // topic and config administration: cluster_admin.go
+
 	// Metadata returns the cluster as this broker sees it now: every
 	// registered broker, the controller to report, and every live topic.
 	Metadata() (ClusterMetadata, error)

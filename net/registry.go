@@ -49,8 +49,13 @@ type api struct {
 }
 
 // supportedAPIs is every API the server serves, and so exactly what
-// ApiVersions advertises. Add one line per handler file.
-var supportedAPIs = []api{
+// ApiVersions advertises: the data path below, the group APIs
+// (registry_groups.go) and the admin APIs (registry_admin.go). Add one line
+// per handler file to its list.
+var supportedAPIs = concatAPIs(dataAPIs, groupAPIs, adminAPIs)
+
+// dataAPIs are the APIs of metadata, topics, producing and fetching.
+var dataAPIs = []api{
 	apiVersionsAPI,
 	metadataAPI,
 	createTopicsAPI,
@@ -58,6 +63,14 @@ var supportedAPIs = []api{
 	fetchAPI,
 	listOffsetsAPI,
 	initProducerIDAPI,
+}
+
+func concatAPIs(lists ...[]api) []api {
+	var all []api
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	return all
 }
 
 // registry is the lookup table built from a list of apis.

@@ -1,0 +1,4 @@
+package net
+
+// adminAPIs are the administration APIs, one line per handler file.
+var adminAPIs = []api{}
