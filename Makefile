@@ -6,7 +6,7 @@ PKGS := ./...
 TEST_TAGS := invariants
 TEST_TIMEOUT := 20m
 
-.PHONY: all build test run cluster sim bench fmt lint clean
+.PHONY: all build test run cluster sim bench bench-go fmt lint clean
 
 all: build
 
@@ -50,7 +50,16 @@ sim:
 		exit 1; \
 	fi
 
+# The load generator against brokers it starts itself (see
+# docs/benchmarks/README.md); results go to docs/benchmarks/. Extra flags:
+# make bench ARGS='--quick'. bench-go runs the Go benchmarks.
 bench:
+	@mkdir -p bin
+	$(GO) build -o bin/broker ./cmd/broker
+	$(GO) build -o bin/bench ./cmd/bench
+	./bin/bench $(ARGS)
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 fmt:

@@ -119,14 +119,28 @@ func (k *KafkaCluster) Metadata() (kafkanet.ClusterMetadata, error) {
 						}
 					}
 				}
-			} else if len(p.Replicas) > 0 {
+			} else if len(p.Replicas) > 0 && !hasReplicaOn(p.Replicas, n.cfg.NodeID) {
 				pm.Leader = p.Replicas[0].BrokerID
 			}
+			// A replica assigned here but not started yet reports -1: the
+			// preferred leader would be a guess about this very broker, and
+			// a client sent here would get NOT_LEADER_OR_FOLLOWER and wait
+			// out its metadata backoff (5 s in franz-go), where -1 makes it
+			// ask again soon.
 			tm.Partitions[i] = pm
 		}
 		md.Topics = append(md.Topics, tm)
 	}
 	return md, nil
+}
+
+func hasReplicaOn(rs []controller.Replica, broker int32) bool {
+	for _, r := range rs {
+		if r.BrokerID == broker {
+			return true
+		}
+	}
+	return false
 }
 
 func brokerMetadata(id int32, addr, rack string) (kafkanet.BrokerMetadata, error) {

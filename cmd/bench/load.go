@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// producer settings shared by every scenario: acks=all, idempotent (the
+// franz-go default), no compression (the payload is random and would not
+// compress), records spread round-robin over the partitions, and at most
+// inFlight records handed to the client and not yet acknowledged.
+func producerOpts(topic string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.DefaultProduceTopic(topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.ProducerBatchMaxBytes(1 << 20),
+	}
+}
+
+// loadResult is one produce run: how much was acknowledged, how fast, and
+// the acknowledgement latency of each record (from the call to Produce to
+// its promise).
+type loadResult struct {
+	Records int64
+	Bytes   int64
+	Elapsed time.Duration
+	Errors  int64
+	Ack     summary
+	E2E     summary // only for fixed-rate runs with a consumer
+}
+
+func (r loadResult) recordsPerSec() float64 { return float64(r.Records) / r.Elapsed.Seconds() }
+func (r loadResult) mbPerSec() float64      { return float64(r.Bytes) / r.Elapsed.Seconds() / (1 << 20) }
+
+// payload returns n random bytes, made once: kgo does not modify a
+// record's value, so every record may share it.
+func payload(n int) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// produceMax produces as fast as the broker acknowledges, with at most
+// inFlight unacknowledged records, for d.
+func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFlight int, d time.Duration) (loadResult, error) {
+	cl, err := c.client(producerOpts(topic)...)
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer cl.Close()
+	value := payload(recordBytes)
+	lat := newLatencies()
+	var acked, failed atomic.Int64
+	var firstErr atomic.Value
+	sem := make(chan struct{}, inFlight)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		sem <- struct{}{}
+		wg.Add(1)
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+			} else {
+				acked.Add(1)
+				lat.add(time.Since(sent))
+			}
+			<-sem
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes),
+		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary()}
+	if e := firstErr.Load(); e != nil {
+		return r, fmt.Errorf("%d produce errors, the first: %v", r.Errors, e)
+	}
+	return r, nil
+}
+
+// produceAtRate produces rate records/s for d to a new, empty topic while a
+// consumer reads it, and measures both the acknowledgement latency and
+// the end-to-end latency (produce call to the consumer's receipt; the send
+// time travels in the first 8 bytes of the value, and both ends share this
+// process's clock).
+func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes int, rate float64, d time.Duration) (loadResult, error) {
+	cl, err := c.client(producerOpts(topic)...)
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer cl.Close()
+	// The topic is new and empty: reading from the start sees every record
+	// this run sends, whenever the consumer gets its first offsets.
+	consumer, err := c.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer consumer.Close()
+
+	e2e := newLatencies()
+	var received atomic.Int64
+	cctx, stopConsumer := context.WithCancel(ctx)
+	consumed := make(chan struct{})
+	go func() {
+		defer close(consumed)
+		for cctx.Err() == nil {
+			fs := consumer.PollFetches(cctx)
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				if len(r.Value) >= 8 {
+					e2e.add(now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))))
+					received.Add(1)
+				}
+			})
+		}
+	}()
+
+	ack := newLatencies()
+	var acked, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	const tick = time.Millisecond
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	due := 0.0
+	for now := start; now.Sub(start) < d && ctx.Err() == nil; now = <-ticker.C {
+		due += rate * tick.Seconds()
+		for ; due >= 1; due-- {
+			v := make([]byte, max(recordBytes, 8))
+			sent := time.Now()
+			binary.BigEndian.PutUint64(v, uint64(sent.UnixNano()))
+			wg.Add(1)
+			cl.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					failed.Add(1)
+				} else {
+					acked.Add(1)
+					ack.add(time.Since(sent))
+				}
+				wg.Done()
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	// Let the consumer catch the last records, but not forever.
+	for wait := time.Now(); received.Load() < acked.Load() && time.Since(wait) < 10*time.Second; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopConsumer()
+	<-consumed
+	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes), Elapsed: elapsed,
+		Errors: failed.Load(), Ack: ack.summary(), E2E: e2e.summary()}
+	if r.Errors > 0 {
+		return r, fmt.Errorf("%d produce errors", r.Errors)
+	}
+	if got := received.Load(); got < r.Records {
+		return r, fmt.Errorf("consumer received %d of %d acknowledged records", got, r.Records)
+	}
+	return r, nil
+}
+
+// consumeAll reads topic from the start until it has read every record up
+// to the high watermarks seen when it began.
+func consumeAll(ctx context.Context, c *cluster, topic string) (loadResult, error) {
+	admCl, err := c.client()
+	if err != nil {
+		return loadResult{}, err
+	}
+	ends, err := kadm.NewClient(admCl).ListEndOffsets(ctx, topic)
+	admCl.Close()
+	if err != nil {
+		return loadResult{}, err
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	cl, err := c.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var got, bytes int64
+	start := time.Now()
+	for got < want && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			bytes += int64(len(r.Value))
+		})
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return loadResult{}, err
+		}
+	}
+	r := loadResult{Records: got, Bytes: bytes, Elapsed: time.Since(start)}
+	if got < want {
+		return r, fmt.Errorf("read %d of %d records", got, want)
+	}
+	return r, nil
+}
