@@ -1,4 +1,12 @@
 package net
 
 // adminAPIs are the administration APIs, one line per handler file.
-var adminAPIs = []api{}
+var adminAPIs = []api{
+	deleteTopicsAPI,
+	deleteRecordsAPI,
+	describeConfigsAPI,
+	alterConfigsAPI,
+	createPartitionsAPI,
+	incrementalAlterConfigsAPI,
+	describeClusterAPI,
+}

@@ -180,9 +180,26 @@ func checkApiVersions(t *testing.T, gotCorr, wantCorr int32, resp *kmsg.ApiVersi
 		{ApiKey: 1, MinVersion: 4, MaxVersion: 11}, // Fetch
 		{ApiKey: 2, MinVersion: 0, MaxVersion: 3},  // ListOffsets
 		{ApiKey: 3, MinVersion: 0, MaxVersion: 7},  // Metadata
+		{ApiKey: 8, MinVersion: 2, MaxVersion: 7},  // OffsetCommit
+		{ApiKey: 9, MinVersion: 1, MaxVersion: 5},  // OffsetFetch
+		{ApiKey: 10, MinVersion: 0, MaxVersion: 2}, // FindCoordinator
+		{ApiKey: 11, MinVersion: 0, MaxVersion: 5}, // JoinGroup
+		{ApiKey: 12, MinVersion: 0, MaxVersion: 3}, // Heartbeat
+		{ApiKey: 13, MinVersion: 0, MaxVersion: 3}, // LeaveGroup
+		{ApiKey: 14, MinVersion: 0, MaxVersion: 3}, // SyncGroup
+		{ApiKey: 15, MinVersion: 0, MaxVersion: 4}, // DescribeGroups
+		{ApiKey: 16, MinVersion: 0, MaxVersion: 2}, // ListGroups
 		{ApiKey: 18, MinVersion: 0, MaxVersion: 3}, // ApiVersions
 		{ApiKey: 19, MinVersion: 0, MaxVersion: 4}, // CreateTopics
+		{ApiKey: 20, MinVersion: 0, MaxVersion: 3}, // DeleteTopics
+		{ApiKey: 21, MinVersion: 0, MaxVersion: 1}, // DeleteRecords
 		{ApiKey: 22, MinVersion: 0, MaxVersion: 1}, // InitProducerId
+		{ApiKey: 32, MinVersion: 0, MaxVersion: 2}, // DescribeConfigs
+		{ApiKey: 33, MinVersion: 0, MaxVersion: 1}, // AlterConfigs
+		{ApiKey: 37, MinVersion: 0, MaxVersion: 1}, // CreatePartitions
+		{ApiKey: 42, MinVersion: 0, MaxVersion: 1}, // DeleteGroups
+		{ApiKey: 44, MinVersion: 0, MaxVersion: 0}, // IncrementalAlterConfigs
+		{ApiKey: 60, MinVersion: 0, MaxVersion: 0}, // DescribeCluster
 	}
 	if len(resp.ApiKeys) != len(want) {
 		t.Fatalf("api keys %+v, want %+v", resp.ApiKeys, want)

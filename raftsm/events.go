@@ -1,6 +1,7 @@
 package raftsm
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/lni/dragonboat/v4/raftio"
@@ -13,8 +14,13 @@ type events struct {
 	onLeader func(raftio.LeaderInfo) // may be nil
 
 	snapshotsRecovered atomic.Int64 // snapshots this host received and applied
-	snapshotsSent      atomic.Int64
-	leaderChanges      atomic.Int64
+	// recoveredMu guards recoveredByShard: snapshots recovered per shard
+	// id (one entry per shard that ever recovered one here), so a test can
+	// tell which replicas of a wiped broker caught up by snapshot.
+	recoveredMu      sync.Mutex
+	recoveredByShard map[uint64]int64
+	snapshotsSent    atomic.Int64
+	leaderChanges    atomic.Int64
 }
 
 var (
@@ -29,7 +35,23 @@ func (e *events) LeaderUpdated(info raftio.LeaderInfo) {
 	}
 }
 
-func (e *events) SnapshotRecovered(raftio.SnapshotInfo)     { e.snapshotsRecovered.Add(1) }
+func (e *events) SnapshotRecovered(info raftio.SnapshotInfo) {
+	e.snapshotsRecovered.Add(1)
+	e.recoveredMu.Lock()
+	defer e.recoveredMu.Unlock()
+	if e.recoveredByShard == nil {
+		e.recoveredByShard = map[uint64]int64{}
+	}
+	e.recoveredByShard[info.ShardID]++
+}
+
+// snapshotsRecoveredOf is how many snapshots of shardID this host applied.
+func (e *events) snapshotsRecoveredOf(shardID uint64) int64 {
+	e.recoveredMu.Lock()
+	defer e.recoveredMu.Unlock()
+	return e.recoveredByShard[shardID]
+}
+
 func (e *events) SendSnapshotCompleted(raftio.SnapshotInfo) { e.snapshotsSent.Add(1) }
 
 func (e *events) NodeHostShuttingDown()                       {}

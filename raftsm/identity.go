@@ -31,7 +31,34 @@ type identity struct {
 	// broker started on this data dir with other peers would silently keep
 	// the old membership: it belongs to another cluster, and startup fails.
 	Peers map[int32]string `json:"peers,omitempty"`
+	// ControllerMember says how this data dir's replica of the controller
+	// shard was made (controllerMember*); ControllerReplicaID names it
+	// when it was added by a membership change.
+	ControllerMember    string `json:"controller_member,omitempty"`
+	ControllerReplicaID uint64 `json:"controller_replica_id,omitempty"`
 }
+
+// How a data dir's controller replica came to be. A data dir is created
+// undecided; its first start asks the peers whether a cluster exists
+// (join.go) and records the answer before starting anything, so a crash
+// in between asks again rather than guessing.
+const (
+	// controllerMemberLegacy: written before the field existed; the data
+	// dir's controller replica is an initial member (broker id + 1).
+	controllerMemberLegacy = ""
+	// controllerMemberUndecided: the peers have not been asked yet.
+	controllerMemberUndecided = "undecided"
+	// controllerMemberInitial: no peer knew a cluster; this replica is an
+	// initial member under broker id + 1.
+	controllerMemberInitial = "initial"
+	// controllerMemberJoining: a peer knew a cluster (this data dir was
+	// wiped, or the broker starts late): waiting for a controller member
+	// to add a new replica for it.
+	controllerMemberJoining = "joining"
+	// controllerMemberJoined: added by a membership change as
+	// ControllerReplicaID; it restarts as a joiner.
+	controllerMemberJoined = "joined"
+)
 
 const identityFile = "identity.json"
 
@@ -48,7 +75,8 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 		if _, err := rand.Read(r[:]); err != nil {
 			return identity{}, false, fmt.Errorf("draw an incarnation id: %w", err)
 		}
-		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1, Peers: peers} // incarnation never 0
+		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1, Peers: peers, // incarnation never 0
+			ControllerMember: controllerMemberUndecided}
 		return id, true, saveIdentity(dataDir, id)
 	case err != nil:
 		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
@@ -61,6 +89,15 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 	}
 	if id.Incarnation == 0 {
 		return identity{}, false, fmt.Errorf("%s has no incarnation id", path)
+	}
+	switch id.ControllerMember {
+	case controllerMemberLegacy, controllerMemberUndecided, controllerMemberInitial, controllerMemberJoining:
+	case controllerMemberJoined:
+		if id.ControllerReplicaID == 0 {
+			return identity{}, false, fmt.Errorf("%s: joined the controller shard without a replica id", path)
+		}
+	default:
+		return identity{}, false, fmt.Errorf("%s: unknown controller_member %q", path, id.ControllerMember)
 	}
 	if id.Peers != nil && !maps.Equal(id.Peers, peers) {
 		return identity{}, false, fmt.Errorf("data dir %s belongs to a cluster with peers %s, not %s: start it with its own --peers, or use another data dir",

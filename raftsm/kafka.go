@@ -24,10 +24,14 @@ type KafkaSettings struct {
 }
 
 // KafkaCluster is the Kafka listener's view of a Node: it implements
-// net.Cluster. It holds no state besides the node and the settings.
+// net.Cluster. It holds no state besides the node, the settings and the
+// router of parked group requests.
 type KafkaCluster struct {
 	node     *Node
 	settings KafkaSettings
+	// groups answers parked JoinGroup and SyncGroup requests; nil until
+	// UseGroupCompletions (kafka_groups.go), set before serving.
+	groups *GroupCompletions
 }
 
 var _ kafkanet.Cluster = (*KafkaCluster)(nil)
@@ -88,8 +92,7 @@ func (k *KafkaCluster) Metadata() (kafkanet.ClusterMetadata, error) {
 		}
 	}
 	md.ControllerID = n.cfg.NodeID
-	if leader, _, ok, err := n.nh.GetLeaderID(uint64(controller.ControllerShardID)); err == nil && ok && leader > 0 {
-		id := int32(leader - 1) // controllerReplicaID is broker id + 1
+	if id := n.ControllerLeader(); id >= 0 {
 		for _, b := range md.Brokers {
 			if b.ID == id {
 				md.ControllerID = id

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -30,8 +31,15 @@ type NodeConfig struct {
 	KafkaAddr string // host:port advertised to Kafka clients
 	Rack      string
 	// Peers are the initial members, broker id -> Raft address, this node
-	// included. Every peer hosts a replica of the controller shard.
+	// included unless it is a broker added to a running cluster (join.go).
+	// Every peer hosts a voting replica of the controller shard.
 	Peers map[int32]string
+	// PeerKafkaAddrs are Kafka addresses of brokers to ask, at the first
+	// start of a data dir, whether the cluster already exists, and then to
+	// add this broker to the controller shard (join.go). A broker id
+	// missing here is not asked; with none, a fresh data dir always starts
+	// as an initial member (unsafe after a wipe: docs/operations.md).
+	PeerKafkaAddrs map[int32]string
 	// GroupShardCount is fixed when the cluster bootstraps.
 	GroupShardCount int32
 
@@ -59,6 +67,10 @@ type NodeConfig struct {
 	// SyncGroup requests as group-shard entries apply. It runs under the
 	// shard's lock and must not block. May be nil.
 	OnGroupCompletions func(shardID uint64, cs []group.Completion)
+
+	// onLeaderHook, when set (tests), sees every leader change reported by
+	// this node's dragonboat, on dragonboat's goroutine.
+	onLeaderHook func(raftio.LeaderInfo)
 }
 
 // DefaultNodeConfig is a single-node broker on the embedded defaults.
@@ -90,16 +102,23 @@ func (c NodeConfig) Validate() error {
 	case c.ReconcileIntervalMs <= 0 || c.RetentionCheckIntervalMs <= 0 || c.GroupTickIntervalMs <= 0:
 		return errors.New("reconcile, retention-check and group-tick intervals must be positive")
 	}
+	// A broker that is not an initial peer joins an existing cluster
+	// through the peers' Kafka addresses (join.go).
 	addr, ok := c.Peers[c.NodeID]
-	if !ok {
-		return fmt.Errorf("peer list does not contain this node (%d)", c.NodeID)
+	if !ok && len(c.PeerKafkaAddrs) == 0 {
+		return fmt.Errorf("peer list does not contain this node (%d), and gives no peer Kafka address to join through", c.NodeID)
 	}
-	if addr != c.RaftAddr {
+	if ok && addr != c.RaftAddr {
 		return fmt.Errorf("peer list gives node %d the raft address %s, but it listens on %s", c.NodeID, addr, c.RaftAddr)
 	}
 	for id := range c.Peers {
 		if id < 0 {
 			return fmt.Errorf("peer id %d is negative", id)
+		}
+	}
+	for id, addr := range c.PeerKafkaAddrs {
+		if id < 0 || addr == "" {
+			return fmt.Errorf("peer %d: bad kafka address %q", id, addr)
 		}
 	}
 	if err := c.Controller.Validate(); err != nil {
@@ -111,17 +130,21 @@ func (c NodeConfig) Validate() error {
 	return nil
 }
 
-// controllerReplicaID is broker id + 1: dragonboat replica ids must be
-// positive and Kafka broker ids start at 0. The controller shard's members
-// are the initial peers, fixed for the cluster's life (see docs).
+// controllerReplicaID is the controller replica id of an initial member:
+// broker id + 1 (dragonboat replica ids must be positive and Kafka broker
+// ids start at 0). A replica added later by a membership change (a wiped
+// broker's replacement, join.go) gets an id above every id the shard ever
+// had, so the two schemes never collide.
 func controllerReplicaID(brokerID int32) uint64 { return uint64(brokerID) + 1 }
 
 // Node is one broker's Raft side: a dragonboat NodeHost hosting this
 // broker's replica of the controller shard and of every partition and group
 // shard the controller assigns to it, over one pebble state DB.
 //
-// A background loop keeps it in step with the controller: it bootstraps the
-// cluster (the lowest peer id does), registers this broker, starts and stops
+// A background loop keeps it in step with the controller: on a data dir new
+// to a running cluster it first asks to be added to the controller shard
+// (join.go); it bootstraps the cluster (the lowest peer id does), registers
+// this broker, starts and stops
 // local replicas to match the assignment, replaces members whose broker was
 // wiped, moves leadership to each shard's preferred leader, and proposes the
 // periodic commands (retention passes, group ticks) for the shards it leads,
@@ -129,18 +152,25 @@ func controllerReplicaID(brokerID int32) uint64 { return uint64(brokerID) + 1 }
 type Node struct {
 	cfg NodeConfig
 	log *slog.Logger
-	id  identity
+	id  identity // written by StartNode, then by the loop under mu; others read it under mu (currentIdentity)
 	db  *stateDB
 	nh  *dragonboat.NodeHost
 	ev  *events
 
 	mu       sync.Mutex
 	replicas map[uint64]*localReplica // running local replicas of data shards, by shard id
+	// ctrlReplica is this node's controller replica id once it runs; 0
+	// while the node waits to be added to the controller shard.
+	ctrlReplica atomic.Uint64
+	// joinMu serialises the join requests this node answers.
+	joinMu sync.Mutex
 
 	// Touched by the background loop only.
 	bootstrapClusterID    string // drawn once per process by the bootstrapping broker, kept for retries
 	savedClusterID        bool   // identity.json holds the controller's cluster id
 	clusterMismatchLogged bool
+	joinHint              string // the controller leader's Kafka address, from the last "not leader" answer
+	joinWaitLogged        bool
 	lastMove              map[uint64]time.Time // last leader transfer attempt, by shard id
 
 	// ctx is cancelled by Close, ending the loop's in-flight proposals.
@@ -184,21 +214,14 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		n.db.close()
 		return nil, err
 	}
-	members := map[uint64]dragonboat.Target{}
-	for pid, addr := range cfg.Peers {
-		members[controllerReplicaID(pid)] = addr
-	}
-	create := func(shardID, _ uint64) sm.IOnDiskStateMachine {
-		return newWholeSM(shardID, n.db, func() wholeState { return newControllerState(cfg.Controller) })
-	}
-	if err := n.nh.StartOnDiskReplica(members, false, create,
-		shardConfig(uint64(controller.ControllerShardID), controllerReplicaID(cfg.NodeID), cfg.Timing)); err != nil {
+	if err := n.startControllerAtBoot(fresh); err != nil {
 		n.nh.Close()
 		n.db.close()
-		return nil, fmt.Errorf("start controller replica: %w", err)
+		return nil, err
 	}
 	n.log.Info("node started", "data_dir", cfg.DataDir, "raft_addr", cfg.RaftAddr, "kafka_addr", cfg.KafkaAddr,
-		"peers", len(cfg.Peers), "fresh_data_dir", fresh, "incarnation", fmt.Sprintf("%016x", id.Incarnation))
+		"peers", len(cfg.Peers), "fresh_data_dir", fresh, "incarnation", fmt.Sprintf("%016x", id.Incarnation),
+		"controller_member", n.id.ControllerMember, "controller_replica", n.ctrlReplica.Load())
 	go n.run()
 	return n, nil
 }
@@ -218,6 +241,9 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) onLeader(info raftio.LeaderInfo) {
+	if n.cfg.onLeaderHook != nil {
+		n.cfg.onLeaderHook(info)
+	}
 	if info.LeaderID == 0 {
 		return
 	}
@@ -276,17 +302,22 @@ func (n *Node) propose(ctx context.Context, shardID uint64, cmd []byte) ([]byte,
 func (n *Node) mustLead(shardID uint64) error {
 	n.mu.Lock()
 	r, ok := n.replicas[shardID]
+	var replicaID uint64
+	var replicas []controller.Replica // replaced whole by the loop, never changed in place
+	if ok {
+		replicaID, replicas = r.replicaID, r.info.Replicas
+	}
 	n.mu.Unlock()
 	if !ok {
 		return ErrNoReplica
 	}
 	leader, _, valid, err := n.nh.GetLeaderID(shardID)
-	if err == nil && valid && leader == r.replicaID {
+	if err == nil && valid && leader == replicaID {
 		return nil
 	}
 	broker := int32(-1)
 	if err == nil && valid {
-		for _, rep := range r.info.Replicas {
+		for _, rep := range replicas {
 			if uint64(rep.ReplicaID) == leader {
 				broker = rep.BrokerID
 			}
@@ -346,6 +377,10 @@ func (n *Node) run() {
 		case <-n.ctx.Done():
 			return
 		case <-reconcile.C:
+			if n.ctrlReplica.Load() == 0 {
+				n.tryJoin()
+				continue
+			}
 			n.reconcile()
 		case <-retention.C:
 			n.proposeRetention()
@@ -420,6 +455,9 @@ func (n *Node) reconcile() {
 // process and kept (bootstrapClusterID). Only the controller's answer is
 // recorded in the data dir (sameCluster).
 func (n *Node) maybeBootstrap() {
+	if n.clusterID() != "" {
+		return // the data dir has seen this cluster bootstrapped: the controller replica is catching up
+	}
 	ids := make([]int32, 0, len(n.cfg.Peers))
 	for id := range n.cfg.Peers {
 		ids = append(ids, id)
@@ -470,7 +508,9 @@ func (n *Node) sameCluster(clusterID string) bool {
 			return true
 		}
 	case "":
+		n.mu.Lock()
 		n.id.ClusterID = clusterID
+		n.mu.Unlock()
 	default:
 		if !n.clusterMismatchLogged {
 			n.log.Error("data dir belongs to another cluster: taking no part", "data_dir_cluster", n.id.ClusterID, "controller_cluster", clusterID)
@@ -655,7 +695,9 @@ func (n *Node) fixMembership(v controllerView) {
 	for _, s := range v.shards {
 		shardID := uint64(s.ID)
 		si, ok := local[shardID]
-		if !ok || !si.IsLeader || si.Pending || sameMembers(si.Replicas, s.Replicas) {
+		// dragonboat's ShardInfo.IsLeader is never set (checked at the
+		// pinned version): leadership is LeaderID == ReplicaID.
+		if !ok || si.LeaderID == 0 || si.LeaderID != si.ReplicaID || si.Pending || sameMembers(si.Replicas, s.Replicas) {
 			continue
 		}
 		ctx, cancel := n.loopCtx()
@@ -760,8 +802,9 @@ func (n *Node) proposeGroupTicks() {
 	for _, shardID := range n.LocalShards() {
 		n.mu.Lock()
 		r := n.replicas[shardID]
+		isGroup := r != nil && r.info.Kind == controller.ShardGroup
 		n.mu.Unlock()
-		if r == nil || r.info.Kind != controller.ShardGroup || n.mustLead(shardID) != nil {
+		if !isGroup || n.mustLead(shardID) != nil {
 			continue
 		}
 		busy, err := n.nh.StaleRead(shardID, func(s wholeState) (any, error) { return s.(*groupState).c.HasGroups(), nil })

@@ -6,42 +6,52 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/lni/dragonboat/v4/raftio"
 
 	"github.com/tidemark/tidemark/core/controller"
 	"github.com/tidemark/tidemark/core/partition"
 )
 
-// nodeCluster runs n brokers' Nodes in one process on loopback.
+// nodeCluster runs n brokers' Nodes in one process on loopback. Each
+// node's "Kafka address" serves the join side channel only (other
+// connections are closed), and every leader change any node reports is
+// recorded, so a test can check that no shard had two leaders in one term.
 type nodeCluster struct {
-	t     *testing.T
-	cfgs  []NodeConfig
-	nodes []*Node
+	t         *testing.T
+	cfgs      []NodeConfig
+	nodes     []*Node
+	listeners []net.Listener
+	leaders   *leaderRecord
 }
 
 func newNodeCluster(t *testing.T, n int) *nodeCluster {
-	addrs := freeAddrs(t, n)
-	peers := map[int32]string{}
-	for i, a := range addrs {
-		peers[int32(i+1)] = a
+	addrs := freeAddrs(t, 2*n)
+	peers, kafkaAddrs := map[int32]string{}, map[int32]string{}
+	for i := 0; i < n; i++ {
+		peers[int32(i+1)], kafkaAddrs[int32(i+1)] = addrs[i], addrs[n+i]
 	}
-	c := &nodeCluster{t: t, nodes: make([]*Node, n)}
+	c := &nodeCluster{t: t, nodes: make([]*Node, n), listeners: make([]net.Listener, n), leaders: newLeaderRecord()}
 	for i := 0; i < n; i++ {
 		cfg := DefaultNodeConfig()
 		cfg.NodeID, cfg.DataDir, cfg.RaftAddr = int32(i+1), t.TempDir(), addrs[i]
-		cfg.KafkaAddr = fmt.Sprintf("127.0.0.1:%d", 20000+i)
-		cfg.Peers, cfg.GroupShardCount = peers, 2
+		cfg.KafkaAddr = addrs[n+i]
+		cfg.Peers, cfg.PeerKafkaAddrs, cfg.GroupShardCount = peers, kafkaAddrs, 2
 		cfg.ReconcileIntervalMs, cfg.LeaderTransferBackoffMs = 50, 500
 		cfg.Log = testLogger()
+		cfg.onLeaderHook = c.leaders.observe
 		c.cfgs = append(c.cfgs, cfg)
 	}
 	t.Cleanup(func() {
 		for i := range c.nodes {
 			if c.nodes[i] != nil {
+				c.listeners[i].Close()
 				c.nodes[i].Close()
 			}
 		}
@@ -55,15 +65,67 @@ func (c *nodeCluster) start(i int) {
 	if err != nil {
 		c.t.Fatalf("start node %d: %v", i+1, err)
 	}
-	c.nodes[i] = n
+	ln, err := net.Listen("tcp", c.cfgs[i].KafkaAddr)
+	if err != nil {
+		n.Close()
+		c.t.Fatalf("node %d: listen on its kafka address: %v", i+1, err)
+	}
+	l := n.WrapKafkaListener(ln)
+	go func() { // no Kafka server here: refuse whatever is not a join request
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	c.nodes[i], c.listeners[i] = n, l
 }
 
 func (c *nodeCluster) stop(i int) {
 	c.t.Helper()
+	c.listeners[i].Close()
 	if err := c.nodes[i].Close(); err != nil {
 		c.t.Fatalf("close node %d: %v", i+1, err)
 	}
-	c.nodes[i] = nil
+	c.nodes[i], c.listeners[i] = nil, nil
+}
+
+// leaderRecord remembers, for every shard and term, the leader replica
+// some node reported, and every time two nodes (or one node twice)
+// reported different leaders for one term.
+type leaderRecord struct {
+	mu        sync.Mutex
+	byTerm    map[[2]uint64]uint64 // {shard, term} -> leader replica id
+	conflicts []string
+}
+
+func newLeaderRecord() *leaderRecord { return &leaderRecord{byTerm: map[[2]uint64]uint64{}} }
+
+func (r *leaderRecord) observe(info raftio.LeaderInfo) {
+	if info.LeaderID == 0 {
+		return // "no leader known" is not a claim
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := [2]uint64{info.ShardID, info.Term}
+	if prev, ok := r.byTerm[k]; ok && prev != info.LeaderID {
+		r.conflicts = append(r.conflicts, fmt.Sprintf("shard %d term %d: leaders %d and %d", info.ShardID, info.Term, prev, info.LeaderID))
+	}
+	r.byTerm[k] = info.LeaderID
+}
+
+// check fails the test if any shard had two leaders in one term, and
+// returns how many (shard, term) pairs were observed.
+func (r *leaderRecord) check(t *testing.T) int {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conflicts {
+		t.Errorf("two leaders in one term: %s", c)
+	}
+	return len(r.byTerm)
 }
 
 func (c *nodeCluster) waitFor(what string, cond func() bool) {

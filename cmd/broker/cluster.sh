@@ -28,7 +28,9 @@ if [[ ! -x $broker ]]; then
 	exit 2
 fi
 peers=""
-for i in "${ids[@]}"; do peers+="${peers:+,}$i@$(raft "$i")"; done
+# Each peer with its Kafka address, so a broker whose data dir was wiped
+# can ask the others to add it back (docs/operations.md).
+for i in "${ids[@]}"; do peers+="${peers:+,}$i@$(raft "$i")/$(kafka "$i")"; done
 
 pids=()
 stopping=0

@@ -49,7 +49,7 @@ var flagSpecs = []flagSpec{
 	{name: "kafka-addr", def: "127.0.0.1:9092", usage: "host:port the Kafka listener binds (topics, produce, fetch and list-offsets so far; no groups yet)"},
 	{name: "advertised-kafka-addr", derived: "--kafka-addr", usage: "host:port given to Kafka clients; needs a host they can reach"},
 	{name: "raft-addr", def: "127.0.0.1:9093", usage: "host:port for Raft traffic; must equal this node's entry in --peers"},
-	{name: "peers", derived: "a single-node cluster of this node", usage: "initial cluster members, id@host:port,... with this node included; the same on every broker"},
+	{name: "peers", derived: "a single-node cluster of this node", usage: "initial cluster members, id@raft-host:port[/kafka-host:port],...; the same on every broker. With Kafka addresses, a broker whose data dir was wiped rejoins safely, and a broker not listed joins the running cluster"},
 	{name: "default-replication-factor", derived: "min(3, number of peers)", usage: "replication factor of topics created without one"},
 	{name: "default-partitions", def: "1", usage: "partition count of topics created without one"},
 	{name: "auto-create-topics", def: "true", usage: "create a topic when a client first produces to or fetches it", isBool: true},
@@ -158,7 +158,7 @@ func parseConfig(args []string, env func(string) string) (brokerConfig, error) {
 	if sameAddr(cfg.RaftAddr, cfg.KafkaListenAddr) {
 		return brokerConfig{}, fmt.Errorf("--raft-addr and --kafka-addr are both %s: they need different ports", cfg.RaftAddr)
 	}
-	if cfg.Peers, err = parsePeers(get["peers"], cfg.NodeID, cfg.RaftAddr); err != nil {
+	if cfg.Peers, cfg.PeerKafkaAddrs, err = parsePeers(get["peers"], cfg.NodeID, cfg.RaftAddr, cfg.KafkaAddr); err != nil {
 		return brokerConfig{}, err
 	}
 	if n := int32(len(cfg.Peers)); n > cfg.Controller.MaxBrokers {
@@ -238,49 +238,74 @@ func sameAddr(a, b string) bool {
 	return ah == bh || wild(ah) || wild(bh)
 }
 
-// parsePeers reads "1@127.0.0.1:9093,2@127.0.0.1:9094". Empty means a
-// single-node cluster of this node.
-func parsePeers(s setting, nodeID int32, raftAddr string) (map[int32]string, error) {
+// parsePeers reads "1@127.0.0.1:9093,2@127.0.0.1:9094": each peer's id and
+// Raft address, optionally followed by "/" and its advertised Kafka
+// address ("1@127.0.0.1:9093/127.0.0.1:9092"), where a broker with a new
+// data dir asks whether the cluster already exists (docs/operations.md,
+// "Wiped data dir"). Empty means a single-node cluster of this node.
+// This node's Kafka address, if listed, must be --advertised-kafka-addr.
+// This node may be left out only when some peer has a Kafka address: it
+// then joins the running cluster as a broker that is not an initial peer.
+func parsePeers(s setting, nodeID int32, raftAddr, kafkaAddr string) (peers, kafkaAddrs map[int32]string, err error) {
 	if strings.TrimSpace(s.value) == "" {
-		return map[int32]string{nodeID: raftAddr}, nil
+		return map[int32]string{nodeID: raftAddr}, map[int32]string{}, nil
 	}
-	peers := map[int32]string{}
+	peers, kafkaAddrs = map[int32]string{}, map[int32]string{}
 	byAddr := map[string]int32{}
 	for i, entry := range strings.Split(s.value, ",") {
 		entry = strings.TrimSpace(entry)
-		idText, addrText, ok := strings.Cut(entry, "@")
+		idText, addrsText, ok := strings.Cut(entry, "@")
 		if !ok {
-			return nil, s.errorf("entry %d %q is not id@host:port", i+1, entry)
+			return nil, nil, s.errorf("entry %d %q is not id@host:port or id@host:port/kafka-host:port", i+1, entry)
 		}
 		id, err := strconv.ParseInt(strings.TrimSpace(idText), 10, 32)
 		if err != nil || id < 0 {
-			return nil, s.errorf("entry %d %q: id %q is not an integer >= 0", i+1, entry, idText)
+			return nil, nil, s.errorf("entry %d %q: id %q is not an integer >= 0", i+1, entry, idText)
 		}
+		addrText, kafkaText, hasKafka := strings.Cut(addrsText, "/")
 		addr, err := parseAddr(setting{value: addrText, source: "peer"}, false)
 		if err != nil {
-			return nil, s.errorf("entry %d %q: address %q is not host:port with a reachable host", i+1, entry, addrText)
+			return nil, nil, s.errorf("entry %d %q: address %q is not host:port with a reachable host", i+1, entry, addrText)
 		}
 		if _, dup := peers[int32(id)]; dup {
-			return nil, s.errorf("node id %d is listed twice", id)
+			return nil, nil, s.errorf("node id %d is listed twice", id)
 		}
 		if other, dup := byAddr[addr]; dup {
-			return nil, s.errorf("nodes %d and %d have the same address %s", other, id, addr)
+			return nil, nil, s.errorf("nodes %d and %d have the same address %s", other, id, addr)
 		}
 		peers[int32(id)], byAddr[addr] = addr, int32(id)
+		if hasKafka {
+			ka, err := parseAddr(setting{value: kafkaText, source: "peer"}, false)
+			if err != nil {
+				return nil, nil, s.errorf("entry %d %q: kafka address %q is not host:port with a reachable host", i+1, entry, kafkaText)
+			}
+			if other, dup := byAddr[ka]; dup {
+				return nil, nil, s.errorf("nodes %d and %d have the same address %s", other, id, ka)
+			}
+			kafkaAddrs[int32(id)], byAddr[ka] = ka, int32(id)
+		}
 	}
 	mine, ok := peers[nodeID]
+	if !ok && len(kafkaAddrs) > 0 {
+		// Not an initial peer: it joins the running cluster through the
+		// peers' Kafka addresses (docs/operations.md, "Adding a broker").
+		return peers, kafkaAddrs, nil
+	}
 	if !ok {
 		ids := make([]int, 0, len(peers))
 		for id := range peers {
 			ids = append(ids, int(id))
 		}
 		sort.Ints(ids)
-		return nil, s.errorf("does not list this node (--node-id %d; listed: %s)", nodeID, strings.Trim(fmt.Sprint(ids), "[]"))
+		return nil, nil, s.errorf("does not list this node (--node-id %d; listed: %s)", nodeID, strings.Trim(fmt.Sprint(ids), "[]"))
 	}
 	if mine != raftAddr {
-		return nil, s.errorf("gives node %d the raft address %s, but --raft-addr is %s", nodeID, mine, raftAddr)
+		return nil, nil, s.errorf("gives node %d the raft address %s, but --raft-addr is %s", nodeID, mine, raftAddr)
 	}
-	return peers, nil
+	if ka, ok := kafkaAddrs[nodeID]; ok && ka != kafkaAddr {
+		return nil, nil, s.errorf("gives node %d the kafka address %s, but --advertised-kafka-addr is %s", nodeID, ka, kafkaAddr)
+	}
+	return peers, kafkaAddrs, nil
 }
 
 func parseLevel(s setting) (slog.Level, error) {

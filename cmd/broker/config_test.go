@@ -75,6 +75,18 @@ func TestParseConfigEverySetting(t *testing.T) {
 		cfg.DefaultReplicationFactor != 2 || cfg.DefaultPartitions != 6 || cfg.AutoCreateTopics || cfg.LogLevel != slog.LevelDebug {
 		t.Errorf("got %+v", cfg)
 	}
+	// Peers may carry their Kafka addresses, all or some, after a "/".
+	cfg = mustParse(t, []string{"--node-id", "2", "--raft-addr", "127.0.0.1:19194", "--kafka-addr", "127.0.0.1:19093",
+		"--peers", "1@127.0.0.1:19193/127.0.0.1:19092,2@127.0.0.1:19194/127.0.0.1:19093,3@127.0.0.1:19195"}, envOf())
+	if wantKafka := map[int32]string{1: "127.0.0.1:19092", 2: "127.0.0.1:19093"}; !maps.Equal(cfg.Peers, want) || !maps.Equal(cfg.PeerKafkaAddrs, wantKafka) {
+		t.Errorf("peers with kafka addresses: %v %v", cfg.Peers, cfg.PeerKafkaAddrs)
+	}
+	// A broker left out of --peers joins through the peers' Kafka addresses.
+	cfg = mustParse(t, []string{"--node-id", "4", "--raft-addr", "127.0.0.1:19196", "--kafka-addr", "127.0.0.1:19095",
+		"--peers", "1@127.0.0.1:19193/127.0.0.1:19092,2@127.0.0.1:19194/127.0.0.1:19093,3@127.0.0.1:19195"}, envOf())
+	if _, listed := cfg.Peers[4]; listed || len(cfg.Peers) != 3 || len(cfg.PeerKafkaAddrs) != 2 || cfg.DefaultReplicationFactor != 3 {
+		t.Errorf("broker outside --peers: %v %v rf %d", cfg.Peers, cfg.PeerKafkaAddrs, cfg.DefaultReplicationFactor)
+	}
 	// A bool flag alone means true; single-dash flags work as in Go's flag package.
 	if cfg := mustParse(t, []string{"-auto-create-topics"}, envOf()); !cfg.AutoCreateTopics {
 		t.Error("--auto-create-topics alone should mean true")
@@ -133,12 +145,18 @@ func TestParseConfigErrors(t *testing.T) {
 		{"raft addr without host", []string{"--raft-addr", ":9093"}, nil,
 			`--raft-addr ":9093": others dial this address, so it needs a host they can reach, not ""`},
 		{"raft and kafka on one port", []string{"--raft-addr", "127.0.0.1:9092"}, nil, "--raft-addr and --kafka-addr are both 127.0.0.1:9092: they need different ports"},
-		{"peers entry without @", []string{"--peers", "1=127.0.0.1:9093"}, nil, `--peers "1=127.0.0.1:9093": entry 1 "1=127.0.0.1:9093" is not id@host:port`},
+		{"peers entry without @", []string{"--peers", "1=127.0.0.1:9093"}, nil, `--peers "1=127.0.0.1:9093": entry 1 "1=127.0.0.1:9093" is not id@host:port or id@host:port/kafka-host:port`},
 		{"peers id not a number", []string{"--peers", "1@127.0.0.1:9093,x@127.0.0.1:9094"}, nil,
 			`--peers "1@127.0.0.1:9093,x@127.0.0.1:9094": entry 2 "x@127.0.0.1:9094": id "x" is not an integer >= 0`},
 		{"peers bad address", []string{"--peers", "1@127.0.0.1"}, nil,
 			`--peers "1@127.0.0.1": entry 1 "1@127.0.0.1": address "127.0.0.1" is not host:port with a reachable host`},
-		{"peers empty entry", []string{"--peers", "1@127.0.0.1:9093,"}, nil, `--peers "1@127.0.0.1:9093,": entry 2 "" is not id@host:port`},
+		{"peers empty entry", []string{"--peers", "1@127.0.0.1:9093,"}, nil, `--peers "1@127.0.0.1:9093,": entry 2 "" is not id@host:port or id@host:port/kafka-host:port`},
+		{"peer kafka address bad", []string{"--peers", "1@127.0.0.1:9093/127.0.0.1"}, nil,
+			`--peers "1@127.0.0.1:9093/127.0.0.1": entry 1 "1@127.0.0.1:9093/127.0.0.1": kafka address "127.0.0.1" is not host:port with a reachable host`},
+		{"own peer kafka address differs", []string{"--peers", "1@127.0.0.1:9093/127.0.0.1:9999"}, nil,
+			`--peers "1@127.0.0.1:9093/127.0.0.1:9999": gives node 1 the kafka address 127.0.0.1:9999, but --advertised-kafka-addr is 127.0.0.1:9092`},
+		{"peer kafka address is another's raft address", []string{"--peers", "1@127.0.0.1:9093,2@127.0.0.1:9094/127.0.0.1:9093"}, nil,
+			`--peers "1@127.0.0.1:9093,2@127.0.0.1:9094/127.0.0.1:9093": nodes 1 and 2 have the same address 127.0.0.1:9093`},
 		{"duplicate peer id", []string{"--peers", "1@127.0.0.1:9093,1@127.0.0.1:9094"}, nil,
 			`--peers "1@127.0.0.1:9093,1@127.0.0.1:9094": node id 1 is listed twice`},
 		{"duplicate peer address", []string{"--peers", "1@127.0.0.1:9093,2@127.0.0.1:9093"}, nil,

@@ -62,6 +62,10 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	// stderr fail instead of killing the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
 
+	// Parked JoinGroup and SyncGroup requests are answered as group-shard
+	// entries apply: the router is installed before the node starts.
+	groupCompletions := raftsm.NewGroupCompletions()
+	cfg.NodeConfig.OnGroupCompletions = groupCompletions.Deliver
 	node, err := raftsm.StartNode(cfg.NodeConfig)
 	if err != nil {
 		return fail(stderr, startError(cfg, err))
@@ -69,10 +73,12 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	log.Info("broker settings", "node", cfg.NodeID, "kafka_listen_addr", cfg.KafkaListenAddr,
 		"default_replication_factor", cfg.DefaultReplicationFactor, "default_partitions", cfg.DefaultPartitions,
 		"auto_create_topics", cfg.AutoCreateTopics)
-	kafka, err := kafkanet.New(kafkanet.Config{Log: log}, raftsm.NewKafkaCluster(node, raftsm.KafkaSettings{
+	kafkaCluster := raftsm.NewKafkaCluster(node, raftsm.KafkaSettings{
 		DefaultPartitions: cfg.DefaultPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		AutoCreateTopics: cfg.AutoCreateTopics,
-	}))
+	})
+	kafkaCluster.UseGroupCompletions(groupCompletions)
+	kafka, err := kafkanet.New(kafkanet.Config{Log: log}, kafkaCluster)
 	if err != nil {
 		node.Close()
 		return fail(stderr, err.Error())
@@ -82,6 +88,10 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		node.Close()
 		return fail(stderr, fmt.Sprintf("--kafka-addr %s: %v", cfg.KafkaListenAddr, err))
 	}
+	// The Kafka listener also carries the join side channel: a broker with
+	// a new data dir asks here whether the cluster exists and to be added
+	// to the controller shard (raftsm/join.go).
+	ln = node.WrapKafkaListener(ln)
 	go func() {
 		if err := kafka.Serve(ln); err != nil && !errors.Is(err, kafkanet.ErrServerClosed) {
 			log.Error("kafka listener stopped", "err", err)

@@ -84,6 +84,12 @@ type OffsetCommit struct {
 	Offset      int64
 	LeaderEpoch int32 // -1 when the client sends none
 	Metadata    string
+	// TopicID is the id of the topic incarnation the offset belongs to,
+	// as the runtime found it when the commit arrived; zero when unknown.
+	// A commit with an id drops the group's offsets of an older
+	// incarnation of the topic (another non-zero id): a topic deleted and
+	// created again under its name does not inherit offsets.
+	TopicID [16]byte
 }
 
 // CommitOffsets is an OffsetCommit request. Generation -1 with MemberID ""
@@ -141,6 +147,10 @@ const (
 	kindCommitOffsets = 5
 	kindTick          = 6
 	kindDeleteGroups  = 7
+	// kindCommitOffsetsIDs is CommitOffsets with a topic id after each
+	// offset; written only when some offset carries a non-zero id, so
+	// commands without ids keep kind 5's bytes.
+	kindCommitOffsetsIDs = 8
 )
 
 // EncodeCommand returns cmd's stable binary encoding: the version byte, a
@@ -189,7 +199,15 @@ func EncodeCommand(cmd Command) []byte {
 		w.String(c.Group)
 		w.Strings(c.MemberIDs)
 	case CommitOffsets:
-		w.Uint8(kindCommitOffsets)
+		withIDs := false
+		for _, o := range c.Offsets {
+			withIDs = withIDs || o.TopicID != [16]byte{}
+		}
+		if withIDs {
+			w.Uint8(kindCommitOffsetsIDs)
+		} else {
+			w.Uint8(kindCommitOffsets)
+		}
 		w.Int64(c.NowMs)
 		w.String(c.Group)
 		w.Int32(c.Generation)
@@ -201,6 +219,9 @@ func EncodeCommand(cmd Command) []byte {
 			w.Int64(o.Offset)
 			w.Int32(o.LeaderEpoch)
 			w.String(o.Metadata)
+			if withIDs {
+				writeTopicID(w, o.TopicID)
+			}
 		}
 	case Tick:
 		w.Uint8(kindTick)
@@ -255,13 +276,16 @@ func DecodeCommand(b []byte) (Command, error) {
 		cmd = Heartbeat{NowMs: r.Int64(), Group: r.String(maxDecodeNameBytes), Generation: r.Int32(), MemberID: r.String(maxDecodeNameBytes)}
 	case kindLeave:
 		cmd = Leave{NowMs: r.Int64(), Group: r.String(maxDecodeNameBytes), MemberIDs: r.Strings(maxDecodeCount, maxDecodeNameBytes)}
-	case kindCommitOffsets:
+	case kindCommitOffsets, kindCommitOffsetsIDs:
 		c := CommitOffsets{NowMs: r.Int64(), Group: r.String(maxDecodeNameBytes), Generation: r.Int32(), MemberID: r.String(maxDecodeNameBytes)}
 		if n := r.Count(maxDecodeCount, 24); n > 0 {
 			c.Offsets = make([]OffsetCommit, n)
 			for i := range c.Offsets {
 				c.Offsets[i] = OffsetCommit{Topic: r.String(maxDecodeNameBytes), Partition: r.Int32(), Offset: r.Int64(),
 					LeaderEpoch: r.Int32(), Metadata: r.String(maxDecodeNameBytes)}
+				if kind == kindCommitOffsetsIDs {
+					c.Offsets[i].TopicID = readTopicID(r)
+				}
 			}
 		}
 		cmd = c
@@ -291,4 +315,18 @@ func readNullableString(r *codec.Reader) *string {
 	}
 	s := r.String(maxDecodeNameBytes)
 	return &s
+}
+
+func writeTopicID(w *codec.Writer, id [16]byte) {
+	for _, b := range id {
+		w.Uint8(b)
+	}
+}
+
+func readTopicID(r *codec.Reader) [16]byte {
+	var id [16]byte
+	for i := range id {
+		id[i] = r.Uint8()
+	}
+	return id
 }

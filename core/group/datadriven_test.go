@@ -26,6 +26,7 @@ import (
 //	heartbeat g= m= gen= now=
 //	leave g= members=(...) now=
 //	commit g= [m=] gen= now= offsets=(topic/partition:offset,...) [meta=]
+//	       [topic-id=N] (N > 0: the topic id's last byte, for every offset)
 //	tick now=
 //	delete groups=(...) now=
 //	describe g=
@@ -103,8 +104,12 @@ func TestScenarios(t *testing.T) {
 				}
 				var lines []string
 				for _, o := range offs {
-					lines = append(lines, fmt.Sprintf("%s/%d: offset=%d epoch=%d metadata=%q committed-at=%d",
-						o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitMs))
+					line := fmt.Sprintf("%s/%d: offset=%d epoch=%d metadata=%q committed-at=%d",
+						o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, o.CommitMs)
+					if o.TopicID != ([16]byte{}) {
+						line += fmt.Sprintf(" topic-id=%d", o.TopicID[15])
+					}
+					lines = append(lines, line)
 				}
 				if len(lines) == 0 {
 					return "no offsets"
@@ -193,7 +198,9 @@ func parseCommand(t *testing.T, d *datadriven.TestData) Command {
 			if err != nil {
 				d.Fatalf(t, "offset %q: %v", o, err)
 			}
-			c.Offsets = append(c.Offsets, OffsetCommit{Topic: p.Topic, Partition: p.Partition, Offset: n, LeaderEpoch: -1, Metadata: strArg(d, "meta", "")})
+			oc := OffsetCommit{Topic: p.Topic, Partition: p.Partition, Offset: n, LeaderEpoch: -1, Metadata: strArg(d, "meta", "")}
+			oc.TopicID[15] = byte(intArgOr(t, d, "topic-id", 0))
+			c.Offsets = append(c.Offsets, oc)
 		}
 		return c
 	case "tick":

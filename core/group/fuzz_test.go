@@ -19,6 +19,8 @@ func seedCommands() []Command {
 		Heartbeat{NowMs: 4, Group: "g", Generation: 1, MemberID: "c-0000000000000001"},
 		Leave{NowMs: 5, Group: "g", MemberIDs: []string{"c-0000000000000001", ""}},
 		CommitOffsets{NowMs: 6, Group: "g", Generation: -1, Offsets: []OffsetCommit{{Topic: "t", Partition: 0, Offset: 5, LeaderEpoch: -1, Metadata: "md"}}},
+		CommitOffsets{NowMs: 6, Group: "g", Generation: -1, Offsets: []OffsetCommit{{Topic: "t", Partition: 1, Offset: 5, LeaderEpoch: -1,
+			TopicID: [16]byte{15: 7}}}},
 		Tick{NowMs: 7},
 		DeleteGroups{NowMs: 8, Groups: []string{"g", ""}},
 	}

@@ -78,14 +78,30 @@ func (c *Coordinator) storeOffsets(g *groupState, cmd CommitOffsets, nowMs int64
 			g, err = c.createGroup(cmd.Group, nowMs)
 			core.Assert(err == nil, "standalone commit checked the group limit", "%v", err)
 		}
+		if o.TopicID != ([16]byte{}) {
+			g.dropOtherIncarnations(o.Topic, o.TopicID)
+		}
 		tp := TopicPartition{Topic: o.Topic, Partition: o.Partition}
 		if _, ok := g.offsets[tp]; !ok && len(g.offsets) >= c.cfg.MaxOffsetsPerGroup {
 			res.Partitions[i].Err = core.Errorf(core.InvalidCommitOffsetSize, "group %q stores %d offsets, its limit", g.id, len(g.offsets))
 			continue
 		}
-		g.offsets[tp] = committedOffset{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata, commitMs: nowMs}
+		g.offsets[tp] = committedOffset{offset: o.Offset, leaderEpoch: o.LeaderEpoch, metadata: o.Metadata, commitMs: nowMs, topicID: o.TopicID}
 	}
 	return res
+}
+
+// dropOtherIncarnations deletes the group's offsets of topic recorded
+// under another non-zero topic id: they belong to a topic of the same name
+// that was deleted (Kafka deletes a topic's offsets with the topic).
+// Offsets without an id are kept: nothing says which incarnation they
+// belong to.
+func (g *groupState) dropOtherIncarnations(topic string, id [16]byte) {
+	for tp, o := range g.offsets { // deletions only: order does not matter
+		if tp.Topic == topic && o.topicID != ([16]byte{}) && o.topicID != id {
+			delete(g.offsets, tp)
+		}
+	}
 }
 
 // expireOffsets deletes the offsets of an Empty group that nobody has
@@ -112,6 +128,11 @@ type FetchedOffset struct {
 	LeaderEpoch int32
 	Metadata    string
 	CommitMs    int64
+	// TopicID is the topic id the offset was committed under (zero when
+	// unknown). The runtime compares it with the topic's current id: an
+	// offset of a deleted incarnation must not be served for a new topic
+	// of the same name.
+	TopicID [16]byte
 }
 
 // FetchOffsets returns the committed offsets of group for partitions, in
@@ -155,5 +176,5 @@ func (c *Coordinator) FetchAllOffsets(group string) ([]FetchedOffset, error) {
 
 func fetched(tp TopicPartition, o committedOffset) FetchedOffset {
 	return FetchedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o.offset, LeaderEpoch: o.leaderEpoch,
-		Metadata: o.metadata, CommitMs: o.commitMs}
+		Metadata: o.metadata, CommitMs: o.commitMs, TopicID: o.topicID}
 }

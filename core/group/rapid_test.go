@@ -375,10 +375,16 @@ func (m *groupModel) commit(t *rapid.T) {
 	if len(owned) == 0 {
 		owned = []TopicPartition{{Topic: "orders", Partition: 0}}
 	}
+	// The topic's incarnation (0: unknown, as in commands from before
+	// topic ids): after an accepted commit under id X, the group holds no
+	// offset of the topic under another non-zero id.
+	var topicID [16]byte
+	topicID[15] = byte(rapid.IntRange(0, 2).Draw(t, "topicID"))
 	for _, tp := range owned {
 		cmd.Offsets = append(cmd.Offsets, OffsetCommit{Topic: tp.Topic, Partition: tp.Partition,
-			Offset: rapid.Int64Range(0, 1000).Draw(t, "offset"), LeaderEpoch: -1})
+			Offset: rapid.Int64Range(0, 1000).Draw(t, "offset"), LeaderEpoch: -1, TopicID: topicID})
 	}
+
 	desc, err := m.c.DescribeGroup(simGroup)
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -403,6 +409,22 @@ func (m *groupModel) commit(t *rapid.T) {
 		if got := p.Err == nil; got != want {
 			t.Fatalf("commit by %q gen %d to a %v group at gen %d (member: %v): accepted=%v, want %v (%v)",
 				cmd.MemberID, cmd.Generation, desc.State, desc.Generation, isMember, got, want, p.Err)
+		}
+	}
+	if !want || topicID == ([16]byte{}) {
+		return
+	}
+	all, err := m.c.FetchAllOffsets(simGroup)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	committed := map[string]bool{}
+	for _, tp := range owned {
+		committed[tp.Topic] = true
+	}
+	for _, o := range all {
+		if o.TopicID != ([16]byte{}) && o.TopicID != topicID && committed[o.Topic] {
+			t.Fatalf("offset %s/%d of topic incarnation %d kept after a commit under %d", o.Topic, o.Partition, o.TopicID[15], topicID[15])
 		}
 	}
 }

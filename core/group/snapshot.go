@@ -81,7 +81,78 @@ func (c *Coordinator) Snapshot() []byte {
 			w.Int64(o.commitMs)
 		}
 	}
+	c.writeTopicIDs(w)
 	return w.Bytes()
+}
+
+// writeTopicIDs appends the optional topic-id section: every offset
+// committed with a topic id, by group and then topic and partition. It is
+// written only when there is one, so a shard whose offsets carry no ids
+// keeps the snapshot bytes it had before ids existed.
+func (c *Coordinator) writeTopicIDs(w *codec.Writer) {
+	type entry struct {
+		group string
+		tp    TopicPartition
+		id    [16]byte
+	}
+	var es []entry
+	for _, id := range c.sortedGroupIDs() {
+		g := c.groups[id]
+		for _, tp := range g.sortedOffsets() {
+			if o := g.offsets[tp]; o.topicID != ([16]byte{}) {
+				es = append(es, entry{group: id, tp: tp, id: o.topicID})
+			}
+		}
+	}
+	if len(es) == 0 {
+		return
+	}
+	w.Count(len(es))
+	for _, e := range es {
+		w.String(e.group)
+		w.String(e.tp.Topic)
+		w.Int32(e.tp.Partition)
+		writeTopicID(w, e.id)
+	}
+}
+
+// readTopicIDs reads the section writeTopicIDs wrote, if present: at
+// least one entry, in order, each naming a restored offset, ids non-zero.
+func (c *Coordinator) readTopicIDs(r *codec.Reader) {
+	if r.Err() != nil || r.Remaining() == 0 {
+		return
+	}
+	n := r.Count(maxDecodeCount, 26)
+	if n == 0 && r.Err() == nil {
+		r.Fail(fmt.Errorf("group: snapshot topic-id section without entries"))
+	}
+	var prevGroup string
+	var prevTP TopicPartition
+	for i := 0; i < n && r.Err() == nil; i++ {
+		gid := r.String(maxDecodeNameBytes)
+		tp := TopicPartition{Topic: r.String(maxDecodeNameBytes), Partition: r.Int32()}
+		id := readTopicID(r)
+		if r.Err() != nil {
+			return
+		}
+		if i > 0 && (gid < prevGroup || (gid == prevGroup && !lessTP(prevTP, tp))) {
+			r.Fail(fmt.Errorf("group: snapshot topic ids out of order at %q %s/%d", gid, tp.Topic, tp.Partition))
+			return
+		}
+		prevGroup, prevTP = gid, tp
+		g := c.groups[gid]
+		if g == nil {
+			r.Fail(fmt.Errorf("group: snapshot topic id for unknown group %q", gid))
+			return
+		}
+		o, ok := g.offsets[tp]
+		if !ok || id == ([16]byte{}) {
+			r.Fail(fmt.Errorf("group: snapshot topic id for %q %s/%d: no such offset, or a zero id", gid, tp.Topic, tp.Partition))
+			return
+		}
+		o.topicID = id
+		g.offsets[tp] = o
+	}
 }
 
 func sortMembersByID(ms []*member) {
@@ -185,6 +256,7 @@ func Restore(cfg Config, b []byte) (*Coordinator, error) {
 		}
 		c.groups[g.id] = g
 	}
+	c.readTopicIDs(r)
 	if err := r.Finish(); err != nil {
 		return nil, fmt.Errorf("group: restore: %w", err)
 	}

@@ -86,6 +86,7 @@ type committedOffset struct {
 	leaderEpoch int32
 	metadata    string
 	commitMs    int64
+	topicID     [16]byte // zero when the commit carried none
 }
 
 type member struct {
