@@ -33,9 +33,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startBroker runs one raftsm.Node and the Kafka server in front of it, and
-// returns the Kafka address once the broker is registered.
-func startBroker(t *testing.T) (string, *raftsm.Node) {
+// startBroker runs one raftsm.Node and the Kafka server in front of it, as
+// cmd/broker does, and returns the Kafka address once the broker is
+// registered. Each option may change the node's config before it starts.
+func startBroker(t *testing.T, options ...func(*raftsm.NodeConfig)) (string, *raftsm.Node) {
 	t.Helper()
 	ln, err := gonet.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,6 +51,9 @@ func startBroker(t *testing.T) (string, *raftsm.Node) {
 	cfg.GroupShardCount = 2
 	cfg.ReconcileIntervalMs = 50
 	cfg.Log = log
+	for _, o := range options {
+		o(&cfg)
+	}
 	node, err := raftsm.StartNode(cfg)
 	if err != nil {
 		ln.Close()

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	gonet "net"
 	"sort"
 	"sync"
@@ -22,60 +21,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/tidemark/tidemark/core/controller"
-	kafkanet "github.com/tidemark/tidemark/net"
 	"github.com/tidemark/tidemark/raftsm"
 )
 
-// startGroupBroker is startBroker with the group-completion router wired
-// (as cmd/broker does) and a short initial rebalance delay. It returns
-// once the coordinators of groups have leaders (raw tests do not retry).
+// startGroupBroker is startBroker with a short initial rebalance delay. It
+// returns once the coordinators of groups have leaders (raw tests do not
+// retry).
 func startGroupBroker(t *testing.T, groups ...string) string {
 	t.Helper()
-	ln, err := gonet.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kafkaAddr := ln.Addr().String()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	cfg := raftsm.DefaultNodeConfig()
-	cfg.NodeID, cfg.DataDir, cfg.RaftAddr, cfg.KafkaAddr = 1, t.TempDir(), freeAddr(t), kafkaAddr
-	cfg.Peers = map[int32]string{1: cfg.RaftAddr}
-	cfg.GroupShardCount = 2
-	cfg.ReconcileIntervalMs = 50
-	cfg.Group.InitialRebalanceDelayMs = 300
-	cfg.Log = log
-	gc := raftsm.NewGroupCompletions()
-	cfg.OnGroupCompletions = gc.Deliver
-	node, err := raftsm.StartNode(cfg)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	kc := raftsm.NewKafkaCluster(node, raftsm.KafkaSettings{DefaultPartitions: 1, DefaultReplicationFactor: 1, AutoCreateTopics: true})
-	kc.UseGroupCompletions(gc)
-	s, err := kafkanet.New(kafkanet.Config{Log: log}, kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Close() })
-
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		ready := false
-		_ = node.ReadController(func(c *controller.Controller) {
-			b, ok := c.Broker(1)
-			ready = ok && b.Info.KafkaAddr == kafkaAddr
-		})
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("broker 1 not registered after 20s")
-		}
-	}
+	kafkaAddr, _ := startBroker(t, func(cfg *raftsm.NodeConfig) { cfg.Group.InitialRebalanceDelayMs = 300 })
 	for _, g := range groups {
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			fc := dialRaw(t, kafkaAddr).do(&kmsg.FindCoordinatorRequest{CoordinatorKey: g}, 0).(*kmsg.FindCoordinatorResponse)

@@ -24,14 +24,10 @@ type KafkaSettings struct {
 }
 
 // KafkaCluster is the Kafka listener's view of a Node: it implements
-// net.Cluster. It holds no state besides the node, the settings and the
-// router of parked group requests.
+// net.Cluster. It holds no state besides the node and the settings.
 type KafkaCluster struct {
 	node     *Node
 	settings KafkaSettings
-	// groups answers parked JoinGroup and SyncGroup requests; nil until
-	// UseGroupCompletions (kafka_groups.go), set before serving.
-	groups *GroupCompletions
 }
 
 var _ kafkanet.Cluster = (*KafkaCluster)(nil)

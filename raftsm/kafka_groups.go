@@ -43,18 +43,9 @@ const (
 )
 
 // GroupCompletions routes the completions of a node's group shards to the
-// JoinGroup and SyncGroup requests parked at this broker. Create one before
-// StartNode, install its Deliver as NodeConfig.OnGroupCompletions, and
-// attach it to the node's KafkaCluster with UseGroupCompletions:
-//
-//	gc := raftsm.NewGroupCompletions()
-//	cfg.OnGroupCompletions = gc.Deliver
-//	node, err := raftsm.StartNode(cfg)
-//	kc := raftsm.NewKafkaCluster(node, settings)
-//	kc.UseGroupCompletions(gc)
-//
-// Without it, requests the coordinator parks are answered
-// COORDINATOR_NOT_AVAILABLE once parked (nothing would answer them).
+// JoinGroup and SyncGroup requests parked at this broker. Every Node has
+// one (Node.groups): its group shards deliver to it as entries apply, and
+// the node's KafkaClusters wait on it.
 //
 // How a request finds its answer: core answers a parked request with the
 // first completion for its Waiter (group, member, kind) produced by an
@@ -105,7 +96,7 @@ func NewGroupCompletions() *GroupCompletions {
 	return &GroupCompletions{logs: map[waitKey]*waitLog{}, newJoins: map[shardGroup]int{}}
 }
 
-// Deliver is NodeConfig.OnGroupCompletions: it logs each completion whose
+// Deliver is called by the node's group shards as entries apply: it logs each completion whose
 // waiter key a request at this broker is interested in, and drops the
 // others (requests parked at another broker, or gone).
 func (g *GroupCompletions) Deliver(shardID uint64, cs []group.Completion) {
@@ -222,12 +213,6 @@ func (g *GroupCompletions) next(k waitKey, seq uint64) (group.Completion, <-chan
 	}
 	return nil, l.changed
 }
-
-// UseGroupCompletions attaches the router whose Deliver the node's
-// NodeConfig.OnGroupCompletions calls. Call it once, before serving.
-func (k *KafkaCluster) UseGroupCompletions(g *GroupCompletions) { k.groups = g }
-
-func (k *KafkaCluster) groupCompletions() *GroupCompletions { return k.groups }
 
 // ---- coordinator lookup ----
 
@@ -361,7 +346,7 @@ func (k *KafkaCluster) JoinGroup(ctx context.Context, cmd group.Join) (group.Joi
 	if err != nil {
 		return group.JoinResult{}, err
 	}
-	gc := k.groupCompletions()
+	gc := k.node.groups
 	cmd.NowMs = nowMs()
 	sg := shardGroup{shard: shard, group: cmd.Group}
 	newMember := cmd.MemberID == ""
@@ -422,7 +407,7 @@ func (k *KafkaCluster) SyncGroup(ctx context.Context, cmd group.Sync) (group.Syn
 	if err != nil {
 		return group.SyncResult{}, err
 	}
-	gc := k.groupCompletions()
+	gc := k.node.groups
 	cmd.NowMs = nowMs()
 	key := waitKey{shard: shard, w: group.Waiter{Group: cmd.Group, MemberID: cmd.MemberID, Kind: group.WaitSync}}
 	if gc != nil {
@@ -458,11 +443,8 @@ func (k *KafkaCluster) SyncGroup(ctx context.Context, cmd group.Sync) (group.Syn
 // without one: NOT_COORDINATOR when this broker stopped leading the shard
 // (the new coordinator holds the member's state; the client finds it and
 // re-sends), REBALANCE_IN_PROGRESS when ctx ends or limitMs passes (the
-// client rejoins), COORDINATOR_NOT_AVAILABLE when no router is attached.
+// client rejoins).
 func (k *KafkaCluster) awaitCompletion(ctx context.Context, gc *GroupCompletions, key waitKey, seq uint64, limitMs int64) (group.Completion, error) {
-	if gc == nil {
-		return nil, core.Errorf(core.CoordinatorNotAvailable, "this broker cannot hold parked group requests (no completion router attached)")
-	}
 	timer := time.NewTimer(time.Duration(limitMs) * time.Millisecond)
 	defer timer.Stop()
 	check := time.NewTicker(parkedLeaderCheckInterval)

@@ -91,12 +91,10 @@ func TestGroupCompletionsRouting(t *testing.T) {
 // FindGroupCoordinator.
 func TestKafkaGroupsOnNode(t *testing.T) {
 	c := newNodeCluster(t, 1)
-	gc := NewGroupCompletions()
-	c.cfgs[0].OnGroupCompletions = gc.Deliver
 	c.cfgs[0].Group.InitialRebalanceDelayMs = 0
 	c.start(0)
 	k := NewKafkaCluster(c.nodes[0], KafkaSettings{DefaultPartitions: 1, DefaultReplicationFactor: 1})
-	k.UseGroupCompletions(gc)
+	gc := c.nodes[0].groups
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -187,19 +185,15 @@ func TestKafkaGroupsOnNode(t *testing.T) {
 // shard's leadership.
 func TestKafkaGroupsCoordinatorMoves(t *testing.T) {
 	c := newNodeCluster(t, 3)
-	gcs := make([]*GroupCompletions, 3)
-	for i := range gcs {
-		gcs[i] = NewGroupCompletions()
-		c.cfgs[i].OnGroupCompletions = gcs[i].Deliver
+	for i := range c.cfgs {
 		c.cfgs[i].Group.InitialRebalanceDelayMs = 20_000 // the join stays parked
 	}
-	for i := range gcs {
+	for i := range c.cfgs {
 		c.start(i)
 	}
 	ks := make([]*KafkaCluster, 3)
 	for i := range ks {
 		ks[i] = NewKafkaCluster(c.nodes[i], KafkaSettings{DefaultPartitions: 1, DefaultReplicationFactor: 3})
-		ks[i].UseGroupCompletions(gcs[i])
 	}
 	var info controller.ShardInfo
 	// Led by its preferred replica: leader placement moves leadership

@@ -63,10 +63,6 @@ type NodeConfig struct {
 	LeaderTransferBackoffMs int64
 
 	Log *slog.Logger // nil: slog.Default()
-	// OnGroupCompletions receives the answers owed to parked JoinGroup and
-	// SyncGroup requests as group-shard entries apply. It runs under the
-	// shard's lock and must not block. May be nil.
-	OnGroupCompletions func(shardID uint64, cs []group.Completion)
 
 	// onLeaderHook, when set (tests), sees every leader change reported by
 	// this node's dragonboat, on dragonboat's goroutine.
@@ -156,6 +152,10 @@ type Node struct {
 	db  *stateDB
 	nh  *dragonboat.NodeHost
 	ev  *events
+	// groups routes the answers owed to parked JoinGroup and SyncGroup
+	// requests, produced as group-shard entries apply, to the requests
+	// waiting at this broker (kafka_groups.go).
+	groups *GroupCompletions
 
 	mu       sync.Mutex
 	replicas map[uint64]*localReplica // running local replicas of data shards, by shard id
@@ -203,7 +203,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Log.With("node", cfg.NodeID), id: id,
+	n := &Node{cfg: cfg, log: cfg.Log.With("node", cfg.NodeID), id: id, groups: NewGroupCompletions(),
 		replicas: map[uint64]*localReplica{}, lastMove: map[uint64]time.Time{}, done: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if n.db, err = openStateDB(filepath.Join(cfg.DataDir, "state")); err != nil {
@@ -620,11 +620,7 @@ func (n *Node) startReplica(s controller.ShardInfo, replicaID uint64, addrs map[
 		lr.part = newPartitionSM(shardID, n.db, n.cfg.Partition)
 		create = func(uint64, uint64) sm.IOnDiskStateMachine { return lr.part }
 	case controller.ShardGroup:
-		hook := func(cs []group.Completion) {
-			if n.cfg.OnGroupCompletions != nil {
-				n.cfg.OnGroupCompletions(shardID, cs)
-			}
-		}
+		hook := func(cs []group.Completion) { n.groups.Deliver(shardID, cs) }
 		create = func(uint64, uint64) sm.IOnDiskStateMachine {
 			return newWholeSM(shardID, n.db, func() wholeState { return newGroupState(n.cfg.Group, hook) })
 		}

@@ -215,7 +215,7 @@ func TestBrokerStartsAndStopsCleanly(t *testing.T) {
 
 	p := startBroker(t, args...)
 	started := p.waitLine(`msg="node started"`)
-	p.waitLine("Kafka protocol is only partly served")
+	p.waitLine(`msg="kafka listener started"`)
 	// A real Kafka client reaches the listener: franz-go negotiates
 	// ApiVersions (opening at v5, answered with the KIP-511 fallback).
 	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr))

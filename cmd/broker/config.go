@@ -46,7 +46,7 @@ type flagSpec struct {
 var flagSpecs = []flagSpec{
 	{name: "node-id", def: "1", usage: "this broker's id (Kafka's broker.id), an integer >= 0"},
 	{name: "data-dir", def: "./data", usage: "directory holding identity.json, raft/ (Raft log) and state/ (applied state)"},
-	{name: "kafka-addr", def: "127.0.0.1:9092", usage: "host:port the Kafka listener binds (topics, produce, fetch and list-offsets so far; no groups yet)"},
+	{name: "kafka-addr", def: "127.0.0.1:9092", usage: "host:port the Kafka listener binds"},
 	{name: "advertised-kafka-addr", derived: "--kafka-addr", usage: "host:port given to Kafka clients; needs a host they can reach"},
 	{name: "raft-addr", def: "127.0.0.1:9093", usage: "host:port for Raft traffic; must equal this node's entry in --peers"},
 	{name: "peers", derived: "a single-node cluster of this node", usage: "initial cluster members, id@raft-host:port[/kafka-host:port],...; the same on every broker. With Kafka addresses, a broker whose data dir was wiped rejoins safely, and a broker not listed joins the running cluster"},

@@ -1,7 +1,7 @@
 // Command broker runs one Tidemark broker: its dragonboat NodeHost with the
 // controller shard and whatever partition and group shards the controller
-// assigns to it (raftsm.Node), and the Kafka listener (net/), which serves
-// ApiVersions only so far; the broker says so at startup.
+// assigns to it (raftsm.Node), and the Kafka listener (net/); the APIs it
+// serves are listed in docs/compatibility.md.
 //
 // Flags and their TIDEMARK_* environment variables are in config.go and in
 // docs/operations.md. Exit codes: 0 after a clean shutdown on SIGINT or

@@ -62,10 +62,6 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	// stderr fail instead of killing the process with SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
 
-	// Parked JoinGroup and SyncGroup requests are answered as group-shard
-	// entries apply: the router is installed before the node starts.
-	groupCompletions := raftsm.NewGroupCompletions()
-	cfg.NodeConfig.OnGroupCompletions = groupCompletions.Deliver
 	node, err := raftsm.StartNode(cfg.NodeConfig)
 	if err != nil {
 		return fail(stderr, startError(cfg, err))
@@ -77,7 +73,6 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		DefaultPartitions: cfg.DefaultPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		AutoCreateTopics: cfg.AutoCreateTopics,
 	})
-	kafkaCluster.UseGroupCompletions(groupCompletions)
 	kafka, err := kafkanet.New(kafkanet.Config{Log: log}, kafkaCluster)
 	if err != nil {
 		node.Close()
@@ -98,8 +93,6 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		}
 	}()
 	log.Info("kafka listener started", "addr", ln.Addr().String())
-	log.Warn("the Kafka protocol is only partly served (issue \"Kafka wire protocol\"): ApiVersions, Metadata, CreateTopics, InitProducerId, Produce, Fetch and ListOffsets only; consumer groups and the admin APIs are not served yet",
-		"kafka_addr", cfg.KafkaListenAddr)
 
 	sig := <-sigs
 	log.Info("shutting down", "signal", sig.String())
