@@ -11,6 +11,7 @@ import (
 
 	"github.com/tidemark/tidemark/core"
 	"github.com/tidemark/tidemark/core/batch"
+	"github.com/tidemark/tidemark/core/partition"
 )
 
 // Produce (key 0), versions 3-7: record batches (magic 2), non-flexible.
@@ -30,7 +31,12 @@ import (
 // (docs/guarantees.md). acks=0 gets no response at all.
 //
 // The API is serial: the requests of one connection are proposed in request
-// order, which an idempotent producer pipelining batches relies on.
+// order, which an idempotent producer pipelining batches relies on. When
+// the Cluster is a ProduceSubmitter, a request's proposals are submitted in
+// order and the connection then reads the next request while this one
+// waits for its commits (pipelining: one produce's Raft round trip no
+// longer holds back the connection's next); otherwise the next request
+// waits until this one is answered.
 //
 // The batch's PartitionLeaderEpoch is stored as 0: leader epochs are not
 // tracked yet.
@@ -65,6 +71,8 @@ func handleProduce(ctx context.Context, rc *requestContext, req kmsg.Request) (k
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	submitter, pipelined := rc.cluster.(ProduceSubmitter)
+	var waits []func()
 	var wg sync.WaitGroup
 	for _, rt := range r.Topics {
 		out := kmsg.NewProduceResponseTopic()
@@ -89,31 +97,66 @@ func handleProduce(ctx context.Context, rc *requestContext, req kmsg.Request) (k
 				op.ErrorCode = int16(berr.Code)
 				continue
 			}
+			if pipelined {
+				// Submitted here, in request order, on this goroutine.
+				wait, err := submitter.SubmitProduce(pctx, rt.Topic, op.Partition, b)
+				if err != nil {
+					op.ErrorCode = int16(proposalErrorCode(err))
+					continue
+				}
+				waits = append(waits, func() { setProduceResult(op)(wait(pctx)) })
+				continue
+			}
 			wg.Add(1)
 			go func(topic string, b []byte) {
 				defer wg.Done()
-				res, err := rc.cluster.Produce(pctx, topic, op.Partition, b)
-				if err != nil {
-					op.ErrorCode = int16(proposalErrorCode(err))
-					return
-				}
-				if res.Err != nil {
-					op.ErrorCode = int16(res.Err.Code)
-					op.LogStartOffset = res.LogStartOffset
-					return
-				}
-				op.BaseOffset = res.BaseOffset
-				op.LogAppendTime = res.LogAppendTimeMs
-				op.LogStartOffset = res.LogStartOffset
+				setProduceResult(op)(rc.cluster.Produce(pctx, topic, op.Partition, b))
 			}(rt.Topic, b)
 		}
 		resp.Topics = append(resp.Topics, out)
+	}
+	// Every proposal of this request is in its shard's log order now: the
+	// connection may read its next request.
+	markSubmitted(ctx)
+	for _, w := range waits {
+		w()
 	}
 	wg.Wait()
 	if r.Acks == 0 {
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// ProduceSubmitter is a Cluster whose Produce splits in two, so that a
+// connection can pipeline produce requests without reordering them.
+// SubmitProduce proposes one checked record batch (as Produce) and returns
+// without waiting for the commit: proposals submitted one after another
+// from one goroutine reach the partition's log in that order (or fail, and
+// core's sequence checks reject an idempotent batch that would then come
+// out of order). wait blocks until the proposal is committed and applied
+// or ctx ends, and returns what Produce would have returned; it is called
+// once.
+type ProduceSubmitter interface {
+	SubmitProduce(ctx context.Context, topic string, index int32, b []byte) (wait func(context.Context) (partition.ProduceResult, error), err error)
+}
+
+// setProduceResult returns a func that fills op from a Produce outcome.
+func setProduceResult(op *kmsg.ProduceResponseTopicPartition) func(partition.ProduceResult, error) {
+	return func(res partition.ProduceResult, err error) {
+		if err != nil {
+			op.ErrorCode = int16(proposalErrorCode(err))
+			return
+		}
+		if res.Err != nil {
+			op.ErrorCode = int16(res.Err.Code)
+			op.LogStartOffset = res.LogStartOffset
+			return
+		}
+		op.BaseOffset = res.BaseOffset
+		op.LogAppendTime = res.LogAppendTimeMs
+		op.LogStartOffset = res.LogStartOffset
+	}
 }
 
 // proposalErrorCode is the code for a Cluster error: its own code when it

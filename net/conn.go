@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	gonet "net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // conn serves one client connection with two goroutines: the reader reads
 // and parses frames in order and starts one handler goroutine per request
-// (waiting for it to return first when its API is serial);
+// (when its API is serial, waiting first for the handler to return or to
+// call markSubmitted; a request of another API than such a released one
+// waits for it to return);
 // the writer takes the requests in the same order, waits for each handler,
 // and writes its response. Ordering therefore comes from the queue, not from
 // the handlers, which may finish in any order.
@@ -91,6 +94,10 @@ func (c *conn) closeFor(reason string) {
 
 func (c *conn) readLoop() {
 	var sizeBuf [4]byte
+	// early holds the serial requests released by markSubmitted whose
+	// handlers have not returned; all of one API (key earlyKey).
+	var early []*pending
+	var earlyKey int16
 	for {
 		select {
 		case c.slots <- struct{}{}:
@@ -125,17 +132,40 @@ func (c *conn) readLoop() {
 		r.rc.RemoteAddr = c.remote
 		r.rc.cluster = c.s.cluster
 		r.rc.log = c.s.log
+		if len(early) > 0 && (!r.api.serial || r.api.key != earlyKey) {
+			// Only a request of the same serial API may overtake an
+			// earlier one released by markSubmitted (its effects are
+			// ordered by the same means); any other request sees the
+			// effects of every request before it, as without pipelining.
+			for _, e := range early {
+				select {
+				case <-e.done:
+				case <-c.ctx.Done():
+					return
+				}
+			}
+			early = early[:0]
+		}
 		p := &pending{done: make(chan struct{})}
 		c.queue <- p // never blocks: the queue holds as many as there are slots
+		ctx := c.ctx
+		var sub *submission
+		if r.api.serial {
+			ctx, sub = withSubmission(ctx)
+		}
 		go func() {
 			defer close(p.done)
-			p.frame, p.err = serve(c.ctx, r)
+			p.frame, p.err = serve(ctx, r)
 		}()
 		if r.api.serial {
 			// The next request of this connection starts only after this
-			// one's handler has returned (request-order effects).
+			// one's handler has returned or has said that its effects are
+			// ordered (markSubmitted): request-order effects.
 			select {
 			case <-p.done:
+			case <-sub.done:
+				early = append(pruneDone(early), p)
+				earlyKey = r.api.key
 			case <-c.ctx.Done():
 				return
 			}
@@ -166,5 +196,43 @@ func (c *conn) writeLoop() {
 			}
 		}
 		<-c.slots
+	}
+}
+
+// pruneDone drops the requests whose handlers have returned.
+func pruneDone(ps []*pending) []*pending {
+	out := ps[:0]
+	for _, p := range ps {
+		select {
+		case <-p.done:
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// submission lets a serial API's handler release the connection's reader
+// before it returns: once the handler has put its effects in order (say,
+// submitted its Raft proposals, whose log order is their submission order),
+// the next request may start while this one waits for its results.
+type submission struct {
+	once sync.Once
+	done chan struct{}
+}
+
+type submissionKey struct{}
+
+func withSubmission(ctx context.Context) (context.Context, *submission) {
+	s := &submission{done: make(chan struct{})}
+	return context.WithValue(ctx, submissionKey{}, s), s
+}
+
+// markSubmitted tells the connection that the serial request whose handler
+// got ctx has ordered its effects, so the next request may start. It may
+// be called more than once, and does nothing for a non-serial request.
+func markSubmitted(ctx context.Context) {
+	if s, ok := ctx.Value(submissionKey{}).(*submission); ok {
+		s.once.Do(func() { close(s.done) })
 	}
 }

@@ -27,8 +27,10 @@ import (
 // Handlers of one connection may run in any order, except serial ones: an
 // API marked serial (Produce: an idempotent producer pipelines batches on
 // one connection and needs them applied in request order) makes the
-// connection's reader wait until its handler has returned before reading
-// the next request, as Kafka mutes a connection while it serves a request.
+// connection's reader wait until its handler has returned, or has called
+// markSubmitted to say its effects are ordered (its proposals are in their
+// shards' queues), before reading the next request. A request of another
+// API waits for every such released request to return (conn.go).
 type handlerFunc func(ctx context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error)
 
 // api is one supported Kafka API: its key, the versions advertised in
@@ -40,7 +42,7 @@ type api struct {
 	maxVersion int16
 	handle     handlerFunc
 	// serial: the connection reads no further request until this one's
-	// handler has returned (see handlerFunc).
+	// handler has returned or called markSubmitted (see handlerFunc).
 	serial bool
 	// needsCluster: the handler calls the broker (requestContext.cluster).
 	// On a server without one (the framing tests) serve closes the

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lni/dragonboat/v4"
+
 	"github.com/tidemark/tidemark/core"
 	"github.com/tidemark/tidemark/core/controller"
 	"github.com/tidemark/tidemark/core/partition"
@@ -249,28 +251,74 @@ func notLeader(err error, topic string, index int32) error {
 	return err
 }
 
-// Produce implements net.Cluster: it proposes partition.Produce stamped
-// with this broker's clock and the topic's max.message.bytes. LeaderEpoch
-// is 0: leader epochs are not tracked yet.
+// Produce implements net.Cluster: SubmitProduce, then its wait.
 func (k *KafkaCluster) Produce(ctx context.Context, topic string, index int32, b []byte) (partition.ProduceResult, error) {
+	wait, err := k.SubmitProduce(ctx, topic, index, b)
+	if err != nil {
+		return partition.ProduceResult{}, err
+	}
+	return wait(ctx)
+}
+
+var _ kafkanet.ProduceSubmitter = (*KafkaCluster)(nil)
+
+// SubmitProduce implements net.ProduceSubmitter: it proposes
+// partition.Produce, stamped with this broker's clock and the topic's
+// max.message.bytes (LeaderEpoch 0: leader epochs are not tracked yet),
+// and returns without waiting. dragonboat queues the proposals of one
+// shard in call order, so batches submitted one after another from one
+// goroutine reach the log in that order; wait returns once the entry is
+// committed by a quorum (each member fsynced its Raft log) and applied
+// here.
+func (k *KafkaCluster) SubmitProduce(ctx context.Context, topic string, index int32, b []byte) (func(context.Context) (partition.ProduceResult, error), error) {
 	shard, settings, err := k.partitionShard(topic, index)
 	if err != nil {
-		return partition.ProduceResult{}, err
+		return nil, err
 	}
-	out, err := k.node.Propose(ctx, shard, partition.EncodeCommand(partition.Produce{
-		NowMs: time.Now().UnixMilli(), LeaderEpoch: 0, MaxMessageBytes: settings.MaxMessageBytes, Records: b}))
+	if err := k.node.mustLead(shard); err != nil {
+		return nil, notLeader(err, topic, index)
+	}
+	timeout := time.Until(deadlineOr(ctx, 30*time.Second))
+	nh := k.node.nh
+	rs, err := nh.Propose(nh.GetNoOPSession(shard), partition.EncodeCommand(partition.Produce{
+		NowMs: time.Now().UnixMilli(), LeaderEpoch: 0, MaxMessageBytes: settings.MaxMessageBytes, Records: b}), timeout)
 	if err != nil {
-		return partition.ProduceResult{}, notLeader(err, topic, index)
+		return nil, notLeader(fmt.Errorf("propose to shard %d: %w", shard, err), topic, index)
 	}
-	res, err := partition.DecodeResult(out)
-	if err != nil {
-		return partition.ProduceResult{}, err
+	return func(ctx context.Context) (partition.ProduceResult, error) {
+		var r dragonboat.RequestResult
+		select {
+		case r = <-rs.AppliedC():
+		case <-ctx.Done():
+			return partition.ProduceResult{}, fmt.Errorf("propose to shard %d: %w", shard, ctx.Err())
+		}
+		rs.Release()
+		if !r.Completed() {
+			return partition.ProduceResult{}, fmt.Errorf("propose to shard %d: not completed (rejected %t, timeout %t, terminated %t, dropped %t, aborted %t)",
+				shard, r.Rejected(), r.Timeout(), r.Terminated(), r.Dropped(), r.Aborted())
+		}
+		out, err := resultData(r.GetResult())
+		if err != nil {
+			return partition.ProduceResult{}, err
+		}
+		res, err := partition.DecodeResult(out)
+		if err != nil {
+			return partition.ProduceResult{}, err
+		}
+		pr, ok := res.(partition.ProduceResult)
+		if !ok {
+			return partition.ProduceResult{}, fmt.Errorf("partition answered Produce with %T", res)
+		}
+		return pr, nil
+	}, nil
+}
+
+// deadlineOr is ctx's deadline, or now+d without one.
+func deadlineOr(ctx context.Context, d time.Duration) time.Time {
+	if t, ok := ctx.Deadline(); ok {
+		return t
 	}
-	r, ok := res.(partition.ProduceResult)
-	if !ok {
-		return partition.ProduceResult{}, fmt.Errorf("partition answered Produce with %T", res)
-	}
-	return r, nil
+	return time.Now().Add(d)
 }
 
 // readLeader runs f on the partition's applied log if this broker leads it.

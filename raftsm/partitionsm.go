@@ -16,7 +16,8 @@ import (
 //
 // Durability: each Update writes the batches it appended, the deletions it
 // made and the log's metadata with the applied index in ONE pebble batch,
-// committed without fsync; Sync fsyncs pebble's WAL. dragonboat calls Sync
+// committed without fsync into the state DB's memtable (the state DB has no
+// WAL); Sync flushes the memtables to fsynced sstables. dragonboat calls Sync
 // before compacting the Raft log, and a produce is acknowledged only after
 // its Raft entry is committed, which dragonboat fsyncs on a quorum. So a
 // crash can lose applied-but-unsynced state only while the Raft log still
@@ -97,7 +98,7 @@ func (p *partitionSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if err := writeState(b, p.shardID, p.applied, partition.EncodeMeta(p.log.Meta())); err != nil {
 		return nil, err
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := p.db.commit(b); err != nil {
 		return nil, fmt.Errorf("partition shard %d: commit applied state at index %d: %w", p.shardID, p.applied, err)
 	}
 	close(p.changed)
@@ -170,8 +171,11 @@ func (p *partitionSM) RecoverFromSnapshot(r io.Reader, _ <-chan struct{}) error 
 	if err := writeState(b, p.shardID, index, partition.EncodeMeta(log.Meta())); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := p.db.commit(b); err != nil {
 		return fmt.Errorf("partition shard %d: commit snapshot at index %d: %w", p.shardID, index, err)
+	}
+	if err := p.db.sync(); err != nil {
+		return fmt.Errorf("partition shard %d: sync snapshot at index %d: %w", p.shardID, index, err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

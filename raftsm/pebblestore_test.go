@@ -73,7 +73,7 @@ func TestPebbleStoreMatchesMemStore(t *testing.T) {
 				}
 			}
 		}
-		if err := b.Commit(nil); err != nil {
+		if err := sdb.commit(b); err != nil {
 			t.Fatal(err)
 		}
 		committed := &pebbleStore{shardID: shard, r: sdb.db}

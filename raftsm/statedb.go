@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -13,6 +15,18 @@ import (
 // of every local replica: partition batches and each shard's state record
 // (the applied Raft index plus the state machine's metadata). dragonboat's
 // own Raft log lives elsewhere (its LogDB under <data-dir>/raft).
+//
+// The state DB has no write-ahead log: dragonboat's Raft log is the WAL.
+// Every write is a NoSync commit into the memtable, and sync flushes the
+// memtables to fsynced sstables. Without this each produced batch was
+// written four times per replica before compaction (Raft WAL, Raft
+// memtable, state WAL, state memtable); docs/benchmarks/README.md has the
+// figures. Durability holds because dragonboat calls each state machine's
+// Sync before it compacts the Raft log past the applied index, so whatever
+// a crash loses from the memtable is still in the Raft log and is applied
+// again after Open reports the older applied index. A memtable holds whole
+// pebble batches and flushes happen in order, so the state on disk is
+// always the state after some applied index of each shard.
 //
 // Key layout (all integers big-endian, so keys sort numerically):
 //
@@ -23,6 +37,13 @@ import (
 // replica's data is one range deletion.
 type stateDB struct {
 	db *pebble.DB
+
+	// written counts commits; flushed is written's value when the last
+	// flush began. sync skips the flush when nothing was written since, so
+	// dragonboat's periodic Sync of many idle shards costs nothing.
+	written atomic.Uint64
+	syncMu  sync.Mutex // serialises flushes and guards flushed
+	flushed uint64
 }
 
 const (
@@ -30,11 +51,15 @@ const (
 	kindBatch byte = 'b'
 )
 
+// stateMemTableBytes is the size of one memtable of the state DB. Batches
+// are appended in key order per shard; a larger memtable turns most
+// flushes into sequential runs and makes flushes rarer.
+const stateMemTableBytes = 32 << 20
+
 func openStateDB(dir string) (*stateDB, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
-		// Batches are appended in key order per shard; a larger memtable
-		// turns most flushes into sequential runs.
-		MemTableSize: 32 << 20,
+		MemTableSize: stateMemTableBytes,
+		DisableWAL:   true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open state db %s: %w", dir, err)
@@ -42,10 +67,40 @@ func openStateDB(dir string) (*stateDB, error) {
 	return &stateDB{db: db}, nil
 }
 
-func (s *stateDB) close() error { return s.db.Close() }
+// close flushes what was written (so a clean shutdown does not make the
+// next start re-apply entries from the Raft log) and closes the DB.
+func (s *stateDB) close() error {
+	err := s.sync()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
-// sync makes every write so far durable (pebble's WAL fsync).
-func (s *stateDB) sync() error { return s.db.LogData(nil, pebble.Sync) }
+// commit commits b without fsync: it is durable after the next sync.
+func (s *stateDB) commit(b *pebble.Batch) error {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	s.written.Add(1)
+	return nil
+}
+
+// sync makes every write committed so far durable: it flushes the
+// memtables into fsynced sstables (and the manifest naming them).
+func (s *stateDB) sync() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	w := s.written.Load()
+	if w == s.flushed {
+		return nil
+	}
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("flush state db: %w", err)
+	}
+	s.flushed = w
+	return nil
+}
 
 func shardPrefix(shardID uint64) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 17), shardID)
@@ -89,7 +144,11 @@ func writeState(w pebble.Writer, shardID, appliedIndex uint64, state []byte) err
 // removeShard deletes everything of shardID.
 func (s *stateDB) removeShard(shardID uint64) error {
 	lo, hi := shardBounds(shardID)
-	return s.db.DeleteRange(lo, hi, pebble.NoSync)
+	if err := s.db.DeleteRange(lo, hi, pebble.NoSync); err != nil {
+		return err
+	}
+	s.written.Add(1)
+	return nil
 }
 
 // writeUint64 and readUint64 frame the applied index at the head of a

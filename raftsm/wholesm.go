@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/cockroachdb/pebble"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
@@ -24,7 +23,8 @@ type wholeState interface {
 // wholeSM runs a wholeState as a dragonboat IOnDiskStateMachine.
 //
 // Durability: Update changes memory only. Sync writes the whole state and
-// the applied index in one fsynced pebble write. dragonboat calls Sync
+// the applied index in one pebble batch and flushes the state DB (which
+// has no WAL; see stateDB). dragonboat calls Sync
 // before it takes the (dummy) snapshot that lets it compact the Raft log,
 // so every entry applied after the last Sync is still in the Raft log and
 // is applied again after a crash: the state on disk is never ahead of the
@@ -101,7 +101,10 @@ func (w *wholeSM) Sync() error {
 	if err := writeState(batch, w.shardID, index, b); err != nil {
 		return err
 	}
-	return batch.Commit(pebble.Sync)
+	if err := w.db.commit(batch); err != nil {
+		return err
+	}
+	return w.db.sync()
 }
 
 type wholeSnapshot struct {

@@ -38,10 +38,22 @@ type loadResult struct {
 	Errors  int64
 	Ack     summary
 	E2E     summary // only for fixed-rate runs with a consumer
+	// BrokerCPU is the CPU time (user + system) every broker used during
+	// the run: CPU per record is a cost that a busy host distorts far less
+	// than records/s.
+	BrokerCPU time.Duration
 }
 
 func (r loadResult) recordsPerSec() float64 { return float64(r.Records) / r.Elapsed.Seconds() }
 func (r loadResult) mbPerSec() float64      { return float64(r.Bytes) / r.Elapsed.Seconds() / (1 << 20) }
+
+// cpuUsPerRecord is the brokers' CPU time per acknowledged record, in µs.
+func (r loadResult) cpuUsPerRecord() float64 {
+	if r.Records == 0 {
+		return 0
+	}
+	return float64(r.BrokerCPU.Microseconds()) / float64(r.Records)
+}
 
 // payload returns n random bytes, made once: kgo does not modify a
 // record's value, so every record may share it.
@@ -64,6 +76,7 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 	defer cl.Close()
 	value := payload(recordBytes)
 	lat := newLatencies()
+	cpu0 := c.clusterCPU()
 	var acked, failed atomic.Int64
 	var firstErr atomic.Value
 	sem := make(chan struct{}, inFlight)
@@ -89,7 +102,7 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 	wg.Wait()
 	elapsed := time.Since(start)
 	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes),
-		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary()}
+		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary(), BrokerCPU: c.clusterCPU() - cpu0}
 	if e := firstErr.Load(); e != nil {
 		return r, fmt.Errorf("%d produce errors, the first: %v", r.Errors, e)
 	}

@@ -4,7 +4,7 @@
 // leader failover. It writes docs/benchmarks/results.md, results.json and
 // SVG charts. Benchmarks report numbers; they never fail on time.
 //
-//	bin/bench [--broker bin/broker] [--out docs/benchmarks] [--duration 10s] [--quick] [--only produce,latency,scale,recovery]
+//	bin/bench [--broker bin/broker] [--out docs/benchmarks] [--duration 10s] [--quick] [--only produce,latency,scale,recovery] [--profile]
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,8 @@ func main() {
 		only     = flag.String("only", "", "comma-separated scenarios to run: produce, latency, scale, recovery (default all)")
 		scaleN   = flag.Int("scale-partitions", 1000, "partitions of the scale scenario")
 		keep     = flag.Bool("keep", false, "keep the brokers' data dirs and logs")
+		brokers  = flag.String("brokers", "1,3", "comma-separated cluster sizes of the produce and latency scenarios")
+		profile  = flag.Bool("profile", false, "take CPU and allocation profiles of every broker during each produce run, into <out>/profiles")
 	)
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -48,19 +51,37 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(2)
 	}
+	profileDir := ""
+	if *profile {
+		profileDir = filepath.Join(*out, "profiles")
+	}
 	r := &runner{
-		binary: bin, workDir: work, duration: *duration, inFlight: *inFlight,
+		profileDir: profileDir,
+		binary:     bin, workDir: work, duration: *duration, inFlight: *inFlight,
 		sizes: []int{100, 1024}, parts: []int32{1, 6, 64}, brokers: []int{1, 3},
 		scaleN: int32(*scaleN), only: map[string]bool{},
 		res: &results{Started: time.Now(), Commit: gitCommit(), GoVersion: runtime.Version(),
 			CPUs: runtime.NumCPU(), InFlight: *inFlight, Duration: *duration},
 	}
+	durationSet := false
+	flag.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
 	if *quick {
-		r.duration, r.res.Duration = 3*time.Second, 3*time.Second
+		if !durationSet {
+			r.duration, r.res.Duration = 3*time.Second, 3*time.Second
+		}
 		r.sizes, r.parts = []int{1024}, []int32{6}
 		if *scaleN == 1000 {
 			r.scaleN = 100
 		}
+	}
+	r.brokers = nil
+	for _, s := range strings.Split(*brokers, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: --brokers: %q is not a cluster size\n", s)
+			os.Exit(2)
+		}
+		r.brokers = append(r.brokers, n)
 	}
 	for _, s := range strings.Split(*only, ",") {
 		if s = strings.TrimSpace(s); s != "" {

@@ -28,6 +28,7 @@ type brokerProc struct {
 	raftAddr  string
 	dataDir   string
 	logPath   string
+	pprofAddr string    // "" unless the cluster is profiled
 	cmd       *exec.Cmd // nil while stopped
 	exited    chan struct{}
 }
@@ -39,12 +40,14 @@ type cluster struct {
 	dir     string
 	peers   string
 	brokers []*brokerProc
+	// profiled: every broker serves net/http/pprof (--pprof-addr).
+	profiled bool
 }
 
 // startCluster starts n brokers (RF min(3, n)) and waits until every one
 // is registered and answers Metadata.
-func startCluster(ctx context.Context, binary, dir string, n int) (*cluster, error) {
-	c := &cluster{binary: binary, dir: dir}
+func startCluster(ctx context.Context, binary, dir string, n int, profiled bool) (*cluster, error) {
+	c := &cluster{binary: binary, dir: dir, profiled: profiled}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -61,6 +64,11 @@ func startCluster(ctx context.Context, binary, dir string, n int) (*cluster, err
 		b := &brokerProc{id: int32(i), kafkaAddr: kafkaAddr, raftAddr: raftAddr,
 			dataDir: filepath.Join(dir, fmt.Sprintf("node-%d", i)),
 			logPath: filepath.Join(dir, fmt.Sprintf("node-%d.log", i))}
+		if profiled {
+			if b.pprofAddr, err = freeAddr(); err != nil {
+				return nil, err
+			}
+		}
 		c.brokers = append(c.brokers, b)
 		peers = append(peers, fmt.Sprintf("%d@%s", i, raftAddr))
 	}
@@ -93,7 +101,7 @@ func (c *cluster) start(b *brokerProc) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(c.binary,
+	args := []string{
 		"--node-id", strconv.Itoa(int(b.id)),
 		"--data-dir", b.dataDir,
 		"--kafka-addr", b.kafkaAddr,
@@ -101,7 +109,11 @@ func (c *cluster) start(b *brokerProc) error {
 		"--peers", c.peers,
 		"--auto-create-topics=false",
 		"--log-level", "warn",
-	)
+	}
+	if b.pprofAddr != "" {
+		args = append(args, "--pprof-addr", b.pprofAddr)
+	}
+	cmd := exec.Command(c.binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
@@ -300,4 +312,49 @@ func rssBytes(b *brokerProc) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", b.cmd.Process.Pid)
+}
+
+// clockTicksPerSecond is USER_HZ, the unit of utime and stime in
+// /proc/<pid>/stat; 100 on every Linux architecture Go supports.
+const clockTicksPerSecond = 100
+
+// cpuTime is the CPU time (user + system) a running broker has used,
+// from /proc/<pid>/stat.
+func cpuTime(b *brokerProc) (time.Duration, error) {
+	if b.cmd == nil {
+		return 0, fmt.Errorf("broker %d is not running", b.id)
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis start at field 3, so utime (14) and stime (15)
+	// are the 12th and 13th.
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", b.cmd.Process.Pid)
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", b.cmd.Process.Pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", b.cmd.Process.Pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicksPerSecond, nil
+}
+
+// clusterCPU is the CPU time all running brokers of c have used; brokers
+// that cannot be read count 0.
+func (c *cluster) clusterCPU() time.Duration {
+	var total time.Duration
+	for _, b := range c.brokers {
+		if d, err := cpuTime(b); err == nil {
+			total += d
+		}
+	}
+	return total
 }

@@ -17,17 +17,17 @@ func writeMarkdown(w io.Writer, r *results) {
 
 	if len(r.Throughput) > 0 {
 		fmt.Fprintf(w, "## Produce and consume throughput\n\n")
-		fmt.Fprintf(w, "| brokers (RF) | partitions | record | produce records/s | produce MB/s | ack p50 | ack p99 | ack p99.9 | ack max | consume records/s | consume MB/s |\n")
-		fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| brokers (RF) | partitions | record | produce records/s | produce MB/s | ack p50 | ack p99 | ack p99.9 | ack max | broker CPU µs/record | consume records/s | consume MB/s |\n")
+		fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, t := range r.Throughput {
 			if t.Err != "" {
-				fmt.Fprintf(w, "| %d (%d) | %d | %s | error: %s |||||||||\n", t.Brokers, min(t.Brokers, 3), t.Partitions, sizeName(t.RecordBytes), oneLine(t.Err))
+				fmt.Fprintf(w, "| %d (%d) | %d | %s | error: %s ||||||||||\n", t.Brokers, min(t.Brokers, 3), t.Partitions, sizeName(t.RecordBytes), oneLine(t.Err))
 				continue
 			}
 			p, c := t.Produce, t.Consume
-			fmt.Fprintf(w, "| %d (%d) | %d | %s | %.0f | %.1f | %s | %s | %s | %s | %.0f | %.1f |\n",
+			fmt.Fprintf(w, "| %d (%d) | %d | %s | %.0f | %.1f | %s | %s | %s | %s | %.0f | %.0f | %.1f |\n",
 				t.Brokers, min(t.Brokers, 3), t.Partitions, sizeName(t.RecordBytes), p.recordsPerSec(), p.mbPerSec(),
-				ms(p.Ack.P50), ms(p.Ack.P99), ms(p.Ack.P999), ms(p.Ack.Max), c.recordsPerSec(), c.mbPerSec())
+				ms(p.Ack.P50), ms(p.Ack.P99), ms(p.Ack.P999), ms(p.Ack.Max), p.cpuUsPerRecord(), c.recordsPerSec(), c.mbPerSec())
 		}
 		fmt.Fprintf(w, "\n![produce throughput](throughput.svg)\n\n")
 	}

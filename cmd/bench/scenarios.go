@@ -65,16 +65,17 @@ type results struct {
 
 // runner holds the settings every scenario shares.
 type runner struct {
-	binary   string
-	workDir  string
-	duration time.Duration
-	inFlight int
-	sizes    []int
-	parts    []int32
-	brokers  []int
-	scaleN   int32
-	only     map[string]bool
-	res      *results
+	profileDir string // "": no profiles
+	binary     string
+	workDir    string
+	duration   time.Duration
+	inFlight   int
+	sizes      []int
+	parts      []int32
+	brokers    []int
+	scaleN     int32
+	only       map[string]bool
+	res        *results
 }
 
 func (r *runner) want(s string) bool { return len(r.only) == 0 || r.only[s] }
@@ -87,7 +88,7 @@ func (r *runner) run(ctx context.Context) {
 		}
 		dir := filepath.Join(r.workDir, fmt.Sprintf("brokers-%d", n))
 		log.Printf("starting %d broker(s) in %s", n, dir)
-		c, err := startCluster(ctx, r.binary, dir, n)
+		c, err := startCluster(ctx, r.binary, dir, n, r.profileDir != "")
 		if err != nil {
 			log.Printf("cluster of %d: %v", n, err)
 			r.res.Throughput = append(r.res.Throughput, throughputRun{Brokers: n, Err: err.Error()})
@@ -114,9 +115,12 @@ func (r *runner) matrix(ctx context.Context, c *cluster, n int) {
 			err := c.createTopic(ctx, topic, p)
 			if err == nil && r.want("produce") {
 				log.Printf("produce: %d broker(s), %d partitions, %d B records", n, p, size)
+				profiled := r.profile(c, fmt.Sprintf("produce-%d-%d-%d", n, p, size))
 				run.Produce, err = produceMax(ctx, c, topic, size, r.inFlight, r.duration)
+				profiled()
 				if err == nil {
-					log.Printf("  %.0f records/s, %.1f MB/s, ack p50 %v p99 %v", run.Produce.recordsPerSec(), run.Produce.mbPerSec(), run.Produce.Ack.P50, run.Produce.Ack.P99)
+					log.Printf("  %.0f records/s, %.1f MB/s, ack p50 %v p99 %v, broker CPU %.0f µs/record", run.Produce.recordsPerSec(), run.Produce.mbPerSec(),
+						run.Produce.Ack.P50, run.Produce.Ack.P99, run.Produce.cpuUsPerRecord())
 					run.Consume, err = consumeAll(ctx, c, topic)
 					log.Printf("  consume %.0f records/s", run.Consume.recordsPerSec())
 				}
@@ -165,7 +169,7 @@ func (r *runner) scale(ctx context.Context) *scaleRun {
 	dir := filepath.Join(r.workDir, "scale")
 	log.Printf("scale: 3 brokers, %d partitions", r.scaleN)
 	t0 := time.Now()
-	c, err := startCluster(ctx, r.binary, dir, 3)
+	c, err := startCluster(ctx, r.binary, dir, 3, r.profileDir != "")
 	if err != nil {
 		return fail(err)
 	}

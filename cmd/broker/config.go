@@ -31,6 +31,8 @@ type brokerConfig struct {
 	// AutoCreateTopics is Kafka's auto.create.topics.enable.
 	AutoCreateTopics bool
 	LogLevel         slog.Level
+	// PprofAddr is where net/http/pprof listens; "" means off.
+	PprofAddr string
 }
 
 // flagSpec is one command-line flag. Every flag is also read from the
@@ -54,6 +56,7 @@ var flagSpecs = []flagSpec{
 	{name: "default-partitions", def: "1", usage: "partition count of topics created without one"},
 	{name: "auto-create-topics", def: "true", usage: "create a topic when a client first produces to or fetches it", isBool: true},
 	{name: "log-level", def: "info", usage: "debug, info, warn or error"},
+	{name: "pprof-addr", derived: "off", usage: "host:port serving Go's net/http/pprof profiles (for benchmarks and debugging; keep it on loopback)"},
 }
 
 // envName is the environment variable that sets flag name:
@@ -189,6 +192,11 @@ func parseConfig(args []string, env func(string) string) (brokerConfig, error) {
 	}
 	if cfg.LogLevel, err = parseLevel(get["log-level"]); err != nil {
 		return brokerConfig{}, err
+	}
+	if pp := get["pprof-addr"]; strings.TrimSpace(pp.value) != "" {
+		if cfg.PprofAddr, err = parseAddr(pp, true); err != nil {
+			return brokerConfig{}, err
+		}
 	}
 	// raftsm's own checks, so that nothing it would refuse gets as far as
 	// touching the data dir.

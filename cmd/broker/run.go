@@ -93,6 +93,9 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 		}
 	}()
 	log.Info("kafka listener started", "addr", ln.Addr().String())
+	if cfg.PprofAddr != "" {
+		servePprof(cfg.PprofAddr, log)
+	}
 
 	sig := <-sigs
 	log.Info("shutting down", "signal", sig.String())

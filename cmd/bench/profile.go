@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// profile starts taking a CPU profile of every broker of c for the length
+// of a run (r.duration) and returns a func that waits for them and then
+// takes each broker's allocation profile. Files go to
+// <profileDir>/<name>-node-<id>.{cpu,allocs}.pprof; read them with
+// `go tool pprof bin/broker FILE`. Without --profile it does nothing.
+func (r *runner) profile(c *cluster, name string) (wait func()) {
+	if r.profileDir == "" || !c.profiled {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	for _, b := range c.brokers {
+		if b.cmd == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(b *brokerProc) {
+			defer wg.Done()
+			base := filepath.Join(r.profileDir, fmt.Sprintf("%s-node-%d", name, b.id))
+			secs := max(1, int(r.duration/time.Second))
+			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, secs), base+".cpu.pprof"); err != nil {
+				log.Printf("  cpu profile of broker %d: %v", b.id, err)
+			}
+			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/allocs", b.pprofAddr), base+".allocs.pprof"); err != nil {
+				log.Printf("  allocation profile of broker %d: %v", b.id, err)
+			}
+		}(b)
+	}
+	return wg.Wait
+}
+
+// profileTimeout bounds one profile download beyond its own duration.
+const profileTimeout = 2 * time.Minute
+
+func fetchProfile(url, path string) error {
+	client := http.Client{Timeout: profileTimeout}
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
