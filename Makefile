@@ -20,8 +20,12 @@ build:
 	$(GO) build $(PKGS)
 
 # Everything CI runs: vet, gofmt check, then all tests (including fuzz seed
-# corpora, which `go test` runs as ordinary tests).
+# corpora, which `go test` runs as ordinary tests). interop/install-deps.sh
+# first installs the Kafka clients the interop tests run when they are
+# missing (kcat, python3-kafka, python3-confluent-kafka with apt-get;
+# kafkajs with npm ci); it prints one line per install and nothing else.
 test: lint
+	./interop/install-deps.sh
 	$(GO) test -tags $(TEST_TAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # One broker on the embedded defaults: node 1, a single-node cluster (RF 1),

@@ -47,6 +47,9 @@ const (
 	maxCreateTimeout = 60 * time.Second
 	// leaderPollInterval spaces the checks for elected leaders.
 	leaderPollInterval = 20 * time.Millisecond
+	// preferredLeaderWait is how long a create waits for each partition to
+	// be led by its preferred replica before it settles for any leader.
+	preferredLeaderWait = 3 * time.Second
 )
 
 func handleCreateTopics(ctx context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error) {
@@ -137,7 +140,15 @@ func setCreateError(out *kmsg.CreateTopicsResponseTopic, err error) {
 
 // waitForLeaders polls the cluster until every partition of topics has a
 // leader or wait has passed. It reports nothing: the topics exist either way.
+//
+// For the first preferredLeaderWait it waits for the preferred replica
+// (the first) to lead: a new shard elects whichever replica campaigns
+// first, and the brokers then move leadership to the preferred replica, so
+// a client that produced to the first leader would get
+// NOT_LEADER_OR_FOLLOWER (kafka-python's default producer does not retry
+// it). After that, any leader will do (the preferred broker may be down).
 func waitForLeaders(ctx context.Context, cluster Cluster, topics []string, wait time.Duration) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	want := make(map[string]bool, len(topics))
@@ -147,7 +158,8 @@ func waitForLeaders(ctx context.Context, cluster Cluster, topics []string, wait 
 	tick := time.NewTicker(leaderPollInterval)
 	defer tick.Stop()
 	for {
-		if md, err := cluster.Metadata(); err == nil && leadersKnown(md, want) {
+		preferred := time.Since(start) < preferredLeaderWait
+		if md, err := cluster.Metadata(); err == nil && leadersKnown(md, want, preferred) {
 			return
 		}
 		select {
@@ -158,7 +170,9 @@ func waitForLeaders(ctx context.Context, cluster Cluster, topics []string, wait 
 	}
 }
 
-func leadersKnown(md ClusterMetadata, want map[string]bool) bool {
+// leadersKnown reports whether every partition of the wanted topics has a
+// leader, the preferred replica if preferred.
+func leadersKnown(md ClusterMetadata, want map[string]bool, preferred bool) bool {
 	found := 0
 	for _, t := range md.Topics {
 		if !want[t.Name] {
@@ -166,7 +180,7 @@ func leadersKnown(md ClusterMetadata, want map[string]bool) bool {
 		}
 		found++
 		for _, p := range t.Partitions {
-			if p.Leader < 0 {
+			if p.Leader < 0 || preferred && len(p.Replicas) > 0 && p.Leader != p.Replicas[0] {
 				return false
 			}
 		}

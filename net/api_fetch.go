@@ -94,6 +94,10 @@ func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) 
 			op.HighWatermark, op.LastStableOffset, op.LogStartOffset = -1, -1, -1
 			op.PreferredReadReplica = -1
 			op.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			// Empty, never null: kmsg writes a nil slice as length -1, which
+			// librdkafka rejects as a parse failure and kafka-python
+			// crashes on. Kafka sends an empty record set.
+			op.RecordBatches = []byte{}
 			limit := min(int64(rp.PartitionMaxBytes), budget)
 			if size == 0 && limit <= 0 && rp.PartitionMaxBytes > 0 {
 				limit = 1 // nothing returned yet: the first batch comes whole anyway
@@ -111,7 +115,9 @@ func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) 
 					op.ErrorCode = int16(res.Err.Code)
 					failed = true
 				} else {
-					op.RecordBatches = res.Records
+					if res.Records != nil {
+						op.RecordBatches = res.Records
+					}
 					size += int64(len(res.Records))
 					budget -= int64(len(res.Records))
 				}

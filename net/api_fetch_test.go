@@ -1,0 +1,41 @@
+package net
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestFetchRecordsNeverNull: a partition with nothing to return (an empty
+// log, or an error) is answered with an empty record set, length 0 on the
+// wire, never a null one (-1), at the oldest and the newest version
+// served. librdkafka (kcat, confluent-kafka) fails to parse a null record
+// set and kafka-python crashes on it.
+func TestFetchRecordsNeverNull(t *testing.T) {
+	for _, version := range []int16{4, 11} {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxBytes = 1 << 20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "topic"
+		for _, offset := range []int64{0, 5} { // empty log; OFFSET_OUT_OF_RANGE
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = 0, offset, 1<<20
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp := kmsg.NewPtrFetchResponse()
+		fetchOnce(fixedCluster{}, req, resp)
+		resp.Version = version
+
+		decoded := kmsg.NewPtrFetchResponse()
+		decoded.Version = version
+		if err := decoded.ReadFrom(resp.AppendTo(nil)); err != nil {
+			t.Fatalf("v%d: decode: %v", version, err)
+		}
+		for _, p := range decoded.Topics[0].Partitions {
+			if p.RecordBatches == nil {
+				t.Errorf("v%d: partition %d (error %d) sent a null record set", version, p.Partition, p.ErrorCode)
+			}
+		}
+	}
+}
