@@ -144,6 +144,16 @@ type Config struct {
 	// sequence passed over. Leave it off for workloads that fetch at
 	// arbitrary offsets: it would report false lost writes.
 	ReadersCoverLog bool
+	// StaleReads checks reads against docs/guarantees.md's promise instead
+	// of linearizability: a fetch (or list offsets) may return a committed
+	// prefix that was current at some instant before it returned, as a
+	// leader cut off from its majority serves until CheckQuorum deposes
+	// it. Off (the default), the log model requires the reported high
+	// watermark to equal the committed length at some instant during the
+	// read. The simulator reads through a ReadIndex round and checks with
+	// it off; a real-cluster test of the production read path (raftsm
+	// serves from the applied state) must turn it on.
+	StaleReads bool
 }
 
 const (

@@ -288,7 +288,7 @@ type subHistory struct {
 	source []int // source[i]: history id of ops[i]
 }
 
-func (a *analysis) buildSubHistories() []*subHistory {
+func (a *analysis) buildSubHistories(staleReads bool) []*subHistory {
 	// Never-returning operations (unknown outcomes) return after every
 	// time in the history.
 	var last int64
@@ -346,6 +346,12 @@ func (a *analysis) buildSubHistories() []*subHistory {
 			for _, r := range out.Records {
 				li.minLen = max(li.minLen, r.Offset+1)
 			}
+			if staleReads && li.hw >= 0 {
+				// A stale read: the high watermark was the length at some
+				// instant before the fetch returned, so the length is at
+				// least that much when the fetch takes effect.
+				li.minLen, li.hw = max(li.minLen, li.hw), -1
+			}
 			if li.minLen == 0 && li.hw < 0 {
 				continue // observed nothing about the length
 			}
@@ -355,7 +361,11 @@ func (a *analysis) buildSubHistories() []*subHistory {
 				continue
 			}
 			sh = logs[a.opTP[i]]
-			input = &logInput{op: op, kind: logRead, hw: op.Output.(*ListOffsetsResult).Offset}
+			li := &logInput{op: op, kind: logRead, hw: op.Output.(*ListOffsetsResult).Offset}
+			if staleReads {
+				li.minLen, li.hw = li.hw, -1
+			}
+			input = li
 		case *Commit:
 			if op.Outcome == OutcomeFailed {
 				continue
@@ -471,7 +481,7 @@ type modelVerdict struct {
 // modelChecks runs porcupine on every sub-history, cfg.ModelWorkers at a
 // time, largest first, and reports failures in sub-history order.
 func (a *analysis) modelChecks(col *collector, cfg Config) (int, error) {
-	subs := a.buildSubHistories()
+	subs := a.buildSubHistories(cfg.StaleReads)
 	verdicts := make([]modelVerdict, len(subs))
 	order := make([]int, len(subs))
 	for i := range order {
