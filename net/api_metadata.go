@@ -23,7 +23,9 @@ import (
 // topic is then created with the broker's defaults and answered with
 // LEADER_NOT_AVAILABLE, which clients retry. A partition without a known
 // leader is LEADER_NOT_AVAILABLE with leader -1. ControllerID is always a
-// broker of the list. Leader epochs (v7) are -1: not tracked yet.
+// broker of the list. The leader epoch (v7) is the partition leader's Raft
+// term, -1 when the answering broker does not know it (no local replica)
+// or knows no leader.
 var metadataAPI = api{
 	key:          3,
 	name:         "Metadata",
@@ -124,7 +126,10 @@ func metadataTopic(t TopicMetadata) kmsg.MetadataResponseTopic {
 	for _, p := range t.Partitions {
 		rp := kmsg.NewMetadataResponseTopicPartition()
 		rp.Partition = p.Index
-		rp.Leader = p.Leader
+		rp.Leader, rp.LeaderEpoch = p.Leader, p.LeaderEpoch
+		if p.Leader < 0 || p.LeaderEpoch < 0 {
+			rp.LeaderEpoch = -1
+		}
 		if p.Leader < 0 {
 			rp.Leader = -1
 			rp.ErrorCode = int16(core.LeaderNotAvailable)

@@ -83,13 +83,18 @@ type TopicMetadata struct {
 }
 
 // PartitionMetadata is one partition. Leader is -1 when no leader is known
-// (answered as LEADER_NOT_AVAILABLE). ISR is approximate: the broker does
-// not track replica lag yet and reports every replica as in sync.
+// (answered as LEADER_NOT_AVAILABLE). ISR lists the replicas in sync as
+// this broker last observed them (the leader always among them); it is an
+// observation, not a commit rule (raftsm/isr.go).
 type PartitionMetadata struct {
-	Index    int32
-	Leader   int32
-	Replicas []int32 // the preferred leader first
-	ISR      []int32
+	Index  int32
+	Leader int32
+	// LeaderEpoch is the Raft term of the partition's leader (Metadata
+	// v7+), -1 when not known here. Terms only grow, so a client never
+	// sees a newer leader under an older epoch from one broker.
+	LeaderEpoch int32
+	Replicas    []int32 // the preferred leader first
+	ISR         []int32
 }
 
 // TopicSpec is a topic to create.

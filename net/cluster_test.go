@@ -257,3 +257,57 @@ func rawMetadataV0(t *testing.T, addr string) *kmsg.MetadataResponse {
 	}
 	return resp
 }
+
+// Metadata v7 carries the partition leader's Raft term as its leader
+// epoch, and a produced batch comes back stamped with that epoch.
+func TestMetadataV7LeaderEpoch(t *testing.T) {
+	addr, _ := startBroker(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("epochs"), kgo.ConsumeTopics("epochs"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if r, err := kadm.NewClient(cl).CreateTopics(ctx, 1, 1, nil, "epochs"); err != nil || r["epochs"].Err != nil {
+		t.Fatalf("create epochs: %v %+v", err, r)
+	}
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 7
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr("epochs")
+	req.Topics = append(req.Topics, rt)
+	var epoch int32 = -1
+	for epoch < 0 && ctx.Err() == nil {
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Topics) == 1 && len(resp.Topics[0].Partitions) == 1 && resp.Topics[0].Partitions[0].Leader == 1 {
+			epoch = resp.Topics[0].Partitions[0].LeaderEpoch
+		}
+		if epoch < 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if epoch < 1 {
+		t.Fatalf("Metadata v7 leader epoch %d, want the leader's Raft term (>= 1)", epoch)
+	}
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("v")).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	fs := cl.PollFetches(ctx)
+	if errs := fs.Errors(); len(errs) > 0 {
+		t.Fatalf("fetch: %v", errs)
+	}
+	recs := fs.Records()
+	if len(recs) != 1 || recs[0].LeaderEpoch != epoch {
+		t.Fatalf("fetched %d records, first with leader epoch %v; want 1 record under epoch %d", len(recs), func() any {
+			if len(recs) > 0 {
+				return recs[0].LeaderEpoch
+			}
+			return nil
+		}(), epoch)
+	}
+}

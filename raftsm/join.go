@@ -271,6 +271,8 @@ func (n *Node) serveJoinRequest(ctx context.Context, body []byte) []byte {
 		return encodeProbeAnswer(probeAnswer{ClusterID: n.knownClusterID()})
 	case joinKindJoin:
 		return encodeJoinAnswer(n.answerJoin(ctx, req))
+	case joinKindProgress:
+		return encodeProgressAnswer(progressAnswer{BrokerID: n.cfg.NodeID, Replicas: n.localProgress()})
 	default:
 		panic(fmt.Sprintf("invariant violated: decoded join request kinds handled: %d", kind))
 	}

@@ -15,8 +15,10 @@ import (
 
 // The join side channel: a broker whose data dir holds no controller
 // replica asks a live one (1) whether a cluster already exists (a probe)
-// and (2) to make it a new member of the controller shard (a join). Both
-// are one request per TCP connection on the peer's Kafka listener:
+// and (2) to make it a new member of the controller shard (a join); and
+// every broker asks its peers (3) for their replicas' applied indexes, the
+// in-sync replica tracker's input (isr.go, isr_wire.go). Each is one
+// request per TCP connection on the peer's Kafka listener:
 //
 //	request:  size uint32 | joinAPIKey int16 | version byte | kind byte | fields
 //	response: size uint32 | version byte | kind byte | fields
@@ -25,11 +27,14 @@ import (
 // for a Kafka request; it is not advertised in ApiVersions. Fields are
 // encoded with core/codec (big-endian, strings length-prefixed).
 const (
-	joinAPIKey       int16 = -2
-	joinWireVersion  uint8 = 1
-	joinKindProbe    uint8 = 1
-	joinKindJoin     uint8 = 2
-	joinMaxFrameSize       = 4096 // bytes of one request or response, size prefix excluded
+	joinAPIKey      int16 = -2
+	joinWireVersion uint8 = 1
+	joinKindProbe   uint8 = 1
+	joinKindJoin    uint8 = 2
+	// joinKindProgress asks for the applied index of every local partition
+	// replica (isr.go): the in-sync replica tracker's only input.
+	joinKindProgress uint8 = 3
+	joinMaxFrameSize       = 4096 // bytes of one request, or of a probe or join answer (progress answers: progressMaxAnswerSize), size prefix excluded
 	joinMaxStringLen       = 1024 // bytes of one address, cluster id or reason
 
 	// joinPeekTimeoutMs bounds how long the listener waits for a new
@@ -110,7 +115,7 @@ func decodeJoinWireRequest(b []byte) (uint8, joinRequest, error) {
 	kind := r.Uint8()
 	var req joinRequest
 	switch kind {
-	case joinKindProbe:
+	case joinKindProbe, joinKindProgress:
 	case joinKindJoin:
 		req.BrokerID = r.Int32()
 		req.RaftAddr = r.String(joinMaxStringLen)
@@ -177,6 +182,11 @@ func readAnswerHeader(r *codec.Reader, kind uint8) error {
 // askPeer sends one request to the join side channel at addr and returns
 // the answer's body.
 func askPeer(ctx context.Context, addr string, body []byte) ([]byte, error) {
+	return askPeerLimit(ctx, addr, body, joinMaxFrameSize)
+}
+
+// askPeerLimit is askPeer with an answer of up to maxAnswer bytes.
+func askPeerLimit(ctx context.Context, addr string, body []byte, maxAnswer uint32) ([]byte, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -198,8 +208,8 @@ func askPeer(ctx context.Context, addr string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(size[:])
-	if n > joinMaxFrameSize {
-		return nil, fmt.Errorf("join answer of %d bytes is over %d", n, joinMaxFrameSize)
+	if n > maxAnswer {
+		return nil, fmt.Errorf("join answer of %d bytes is over %d", n, maxAnswer)
 	}
 	b := make([]byte, n)
 	_, err = io.ReadFull(c, b)

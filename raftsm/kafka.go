@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"math"
 	gonet "net"
 	"sort"
 	"strconv"
@@ -103,36 +104,61 @@ func (k *KafkaCluster) Metadata() (kafkanet.ClusterMetadata, error) {
 		local[id] = true
 	}
 	n.mu.Unlock()
+	isr, nowMs := n.isr, time.Now().UnixMilli()
 	for _, t := range topics {
 		tm := kafkanet.TopicMetadata{Name: t.Name, ID: t.ID, Partitions: make([]kafkanet.PartitionMetadata, len(t.Partitions))}
 		for i, p := range t.Partitions {
-			pm := kafkanet.PartitionMetadata{Index: p.Index, Leader: -1}
+			pm := kafkanet.PartitionMetadata{Index: p.Index, Leader: -1, LeaderEpoch: -1}
 			for _, r := range p.Replicas {
 				pm.Replicas = append(pm.Replicas, r.BrokerID)
 			}
-			pm.ISR = append([]int32(nil), pm.Replicas...)
 			if local[uint64(p.Shard)] {
-				leader, _, ok, err := n.nh.GetLeaderID(uint64(p.Shard))
+				leader, term, ok, err := n.nh.GetLeaderID(uint64(p.Shard))
 				if err == nil && ok {
 					for _, r := range p.Replicas {
 						if uint64(r.ReplicaID) == leader {
-							pm.Leader = r.BrokerID
+							pm.Leader, pm.LeaderEpoch = r.BrokerID, leaderEpoch(term)
 						}
 					}
 				}
 			} else if len(p.Replicas) > 0 && !hasReplicaOn(p.Replicas, n.cfg.NodeID) {
-				pm.Leader = p.Replicas[0].BrokerID
+				pm.Leader = p.Replicas[0].BrokerID // a guess: no epoch to go with it
 			}
 			// A replica assigned here but not started yet reports -1: the
 			// preferred leader would be a guess about this very broker, and
 			// a client sent here would get NOT_LEADER_OR_FOLLOWER and wait
 			// out its metadata backoff (5 s in franz-go), where -1 makes it
 			// ask again soon.
+
+			pm.ISR = inSyncReplicas(isr, p, pm.Leader, nowMs)
 			tm.Partitions[i] = pm
 		}
 		md.Topics = append(md.Topics, tm)
 	}
 	return md, nil
+}
+
+// inSyncReplicas lists, in assignment order, the replicas of p that the
+// tracker saw in sync (isr.go), the leader always among them; all of them
+// while the tracker has not observed the shard yet.
+func inSyncReplicas(t *isrTracker, p controller.PartitionInfo, leader int32, nowMs int64) []int32 {
+	out := make([]int32, 0, len(p.Replicas))
+	for _, r := range p.Replicas {
+		in, known := t.inSync(uint64(p.Shard), uint64(r.ReplicaID), nowMs)
+		if !known || in || r.BrokerID == leader {
+			out = append(out, r.BrokerID)
+		}
+	}
+	return out
+}
+
+// leaderEpoch is a Raft term as a Kafka leader epoch: -1 when it does not
+// fit (2^31 elections would take decades).
+func leaderEpoch(term uint64) int32 {
+	if term > math.MaxInt32 {
+		return -1
+	}
+	return int32(term)
 }
 
 func hasReplicaOn(rs []controller.Replica, broker int32) bool {
@@ -263,9 +289,10 @@ func (k *KafkaCluster) Produce(ctx context.Context, topic string, index int32, b
 var _ kafkanet.ProduceSubmitter = (*KafkaCluster)(nil)
 
 // SubmitProduce implements net.ProduceSubmitter: it proposes
-// partition.Produce, stamped with this broker's clock and the topic's
-// max.message.bytes (LeaderEpoch 0: leader epochs are not tracked yet),
-// and returns without waiting. dragonboat queues the proposals of one
+// partition.Produce, stamped with this broker's clock, the topic's
+// max.message.bytes and the leader epoch (the Raft term this broker
+// leads in, stored as the batch's PartitionLeaderEpoch), and returns
+// without waiting. dragonboat queues the proposals of one
 // shard in call order, so batches submitted one after another from one
 // goroutine reach the log in that order; wait returns once the entry is
 // committed by a quorum (each member fsynced its Raft log) and applied
@@ -278,10 +305,22 @@ func (k *KafkaCluster) SubmitProduce(ctx context.Context, topic string, index in
 	if err := k.node.mustLead(shard); err != nil {
 		return nil, notLeader(err, topic, index)
 	}
-	timeout := time.Until(deadlineOr(ctx, 30*time.Second))
 	nh := k.node.nh
+	// The term read after mustLead is at least the one this broker leads
+	// in, and at most the term of the leader that appends the entry: a
+	// proposal caught by an election is forwarded to the newer leader or
+	// dropped, never appended by an older one. So a stored epoch never
+	// exceeds the Raft term of its entry; but a forwarded batch can land
+	// after batches stamped with the newer term, so epochs along the log
+	// are not strictly non-decreasing (nothing reads them that way yet:
+	// OffsetForLeaderEpoch is not served; docs/compatibility.md).
+	_, term, ok, err := nh.GetLeaderID(shard)
+	if err != nil || !ok {
+		return nil, notLeader(&NotLeaderError{ShardID: shard, LeaderBroker: -1}, topic, index)
+	}
+	timeout := time.Until(deadlineOr(ctx, 30*time.Second))
 	rs, err := nh.Propose(nh.GetNoOPSession(shard), partition.EncodeCommand(partition.Produce{
-		NowMs: time.Now().UnixMilli(), LeaderEpoch: 0, MaxMessageBytes: settings.MaxMessageBytes, Records: b}), timeout)
+		NowMs: time.Now().UnixMilli(), LeaderEpoch: max(leaderEpoch(term), 0), MaxMessageBytes: settings.MaxMessageBytes, Records: b}), timeout)
 	if err != nil {
 		return nil, notLeader(fmt.Errorf("propose to shard %d: %w", shard, err), topic, index)
 	}

@@ -67,6 +67,9 @@ type NodeConfig struct {
 	// onLeaderHook, when set (tests), sees every leader change reported by
 	// this node's dragonboat, on dragonboat's goroutine.
 	onLeaderHook func(raftio.LeaderInfo)
+	// isrTiming, when set (tests), replaces the ISR tracker's default
+	// timing (isr.go).
+	isrTiming *isrConfig
 }
 
 // DefaultNodeConfig is a single-node broker on the embedded defaults.
@@ -156,6 +159,11 @@ type Node struct {
 	// requests, produced as group-shard entries apply, to the requests
 	// waiting at this broker (kafka_groups.go).
 	groups *GroupCompletions
+	// isr tracks which replicas are in sync, from the applied indexes the
+	// node polls from its peers (isr.go); isrDone is closed when its
+	// polling loop has ended.
+	isr     *isrTracker
+	isrDone chan struct{}
 
 	mu       sync.Mutex
 	replicas map[uint64]*localReplica // running local replicas of data shards, by shard id
@@ -223,6 +231,12 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		"peers", len(cfg.Peers), "fresh_data_dir", fresh, "incarnation", fmt.Sprintf("%016x", id.Incarnation),
 		"controller_member", n.id.ControllerMember, "controller_replica", n.ctrlReplica.Load())
 	go n.run()
+	isrCfg := defaultISRConfig()
+	if cfg.isrTiming != nil {
+		isrCfg = *cfg.isrTiming
+	}
+	n.isr, n.isrDone = newISRTracker(isrCfg), make(chan struct{})
+	go n.pollProgress()
 	return n, nil
 }
 
@@ -231,6 +245,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 func (n *Node) Close() error {
 	n.cancel()
 	<-n.done
+	<-n.isrDone
 	n.nh.Close()
 	err := n.db.sync()
 	if cerr := n.db.close(); err == nil {

@@ -118,6 +118,15 @@ func (p *partitionSM) Lookup(q any) (any, error) {
 	return f(p.log)
 }
 
+// appliedIndex is the Raft index of the last entry this replica applied
+// (or restored from a snapshot); the in-sync replica tracker compares it
+// across replicas (isr.go).
+func (p *partitionSM) appliedIndex() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.applied
+}
+
 // waitChan returns a channel closed by the next Update.
 func (p *partitionSM) waitChan() <-chan struct{} {
 	p.mu.RLock()

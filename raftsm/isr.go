@@ -1,0 +1,258 @@
+package raftsm
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tidemark/tidemark/core/controller"
+)
+
+// In-sync replicas.
+//
+// dragonboat does not expose a follower's Raft progress, so every broker
+// learns it the way Kafka's leader does, by watching replicas catch up:
+// once per isrPollIntervalMs it asks each registered peer, over the join
+// side channel (isr_wire.go), for the applied index of every local
+// partition replica, and reads its own. In each round it records, per
+// shard, the highest applied index seen among the shard's replicas (a
+// sample). A replica is caught up as of a sample's time once its applied
+// index has reached that sample's index, and it is in sync while it was
+// caught up within the last isrLagWindowMs (Kafka's
+// replica.lag.time.max.ms). So a replica that lags by more than the window
+// drops out, and so does one whose broker cannot be reached (its record
+// stops being refreshed); it comes back once it answers again with an
+// applied index at least the shard's at some point within the window.
+//
+// The Raft leader is always reported in the ISR (kafka.go). A shard no
+// observation has named yet (a new topic, or a broker that just started)
+// reports every replica, as Kafka's ISR starts as the assignment; a
+// replica of a shard first seen less than one window ago has that window
+// of grace too, like Kafka's followers after a leader election.
+//
+// This is observation, not replication: it is off the Raft log, never
+// decides a commit (a quorum does), and two brokers may briefly disagree.
+// The table is bounded by shards x replicas; Metadata reads it under a
+// short lock and never waits for a round.
+const (
+	// isrLagWindowMs is how long a replica may stay behind (or out of
+	// reach) before it leaves the ISR: Kafka's replica.lag.time.max.ms
+	// (30 s there; Raft elections here take about a second).
+	isrLagWindowMs = 10_000
+	// isrPollIntervalMs spaces rounds of progress requests.
+	isrPollIntervalMs = 1_000
+	// isrAskTimeoutMs bounds one peer's answer in a round.
+	isrAskTimeoutMs = 500
+	// isrMaxSamples bounds the samples kept per shard: one per round
+	// within the window, and a spare.
+	isrMaxSamples = isrLagWindowMs/isrPollIntervalMs + 2
+)
+
+// isrConfig holds the tracker's timing; tests shorten it.
+type isrConfig struct {
+	LagWindowMs    int64
+	PollIntervalMs int64
+	AskTimeoutMs   int64
+	MaxSamples     int
+}
+
+func defaultISRConfig() isrConfig {
+	return isrConfig{LagWindowMs: isrLagWindowMs, PollIntervalMs: isrPollIntervalMs, AskTimeoutMs: isrAskTimeoutMs, MaxSamples: isrMaxSamples}
+}
+
+// progressSample is the highest applied index seen among a shard's
+// replicas in one round.
+type progressSample struct {
+	atMs       int64
+	maxApplied uint64
+}
+
+type shardProgress struct {
+	firstSeenMs int64
+	lastSeenMs  int64
+	samples     []progressSample // oldest first, maxApplied non-decreasing
+	caughtUpMs  map[uint64]int64 // replica id -> the latest sample time it had reached
+}
+
+// isrTracker is one broker's table of replica progress. Safe for
+// concurrent use.
+type isrTracker struct {
+	cfg isrConfig
+
+	mu     sync.Mutex
+	shards map[uint64]*shardProgress
+}
+
+func newISRTracker(cfg isrConfig) *isrTracker {
+	return &isrTracker{cfg: cfg, shards: map[uint64]*shardProgress{}}
+}
+
+// record folds one round's observations, all taken at about nowMs, into
+// the table.
+func (t *isrTracker) record(nowMs int64, obs []replicaProgress) {
+	byShard := map[uint64][]replicaProgress{}
+	for _, o := range obs {
+		byShard[o.ShardID] = append(byShard[o.ShardID], o)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for shard, seen := range byShard {
+		sp := t.shards[shard]
+		if sp == nil {
+			sp = &shardProgress{firstSeenMs: nowMs, caughtUpMs: map[uint64]int64{}}
+			t.shards[shard] = sp
+		}
+		sp.lastSeenMs = nowMs
+		top := uint64(0)
+		if n := len(sp.samples); n > 0 {
+			top = sp.samples[n-1].maxApplied // a replica out of reach does not lower the bar
+		}
+		for _, o := range seen {
+			top = max(top, o.Applied)
+		}
+		sp.samples = append(sp.samples, progressSample{atMs: nowMs, maxApplied: top})
+		for len(sp.samples) > 1 && (sp.samples[0].atMs < nowMs-t.cfg.LagWindowMs || len(sp.samples) > t.cfg.MaxSamples) {
+			sp.samples = sp.samples[1:]
+		}
+		for _, o := range seen {
+			at, ok := sp.caughtUpMs[o.ReplicaID]
+			if !ok {
+				at = sp.firstSeenMs // a new replica of a new shard gets one window of grace
+			}
+			// The latest sample this replica has reached.
+			for i := len(sp.samples) - 1; i >= 0; i-- {
+				if o.Applied >= sp.samples[i].maxApplied {
+					at = max(at, sp.samples[i].atMs)
+					break
+				}
+			}
+			sp.caughtUpMs[o.ReplicaID] = at
+		}
+	}
+	// Forget shards nobody reports any more (deleted topics), and replicas
+	// long out of sync (replaced ones), so the table stays bounded.
+	for shard, sp := range t.shards {
+		if sp.lastSeenMs < nowMs-2*t.cfg.LagWindowMs {
+			delete(t.shards, shard)
+			continue
+		}
+		for rid, at := range sp.caughtUpMs {
+			if at < nowMs-2*t.cfg.LagWindowMs {
+				delete(sp.caughtUpMs, rid)
+			}
+		}
+	}
+}
+
+// inSync says whether replica of shard is in sync at nowMs; known is false
+// when no observation has named the shard (the caller then reports the
+// assignment).
+func (t *isrTracker) inSync(shard, replica uint64, nowMs int64) (in, known bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp := t.shards[shard]
+	if sp == nil {
+		return false, false
+	}
+	at, ok := sp.caughtUpMs[replica]
+	if !ok {
+		at = sp.firstSeenMs
+	}
+	return nowMs-at <= t.cfg.LagWindowMs, true
+}
+
+// ---- this broker's side ----
+
+// localProgress lists the applied index of every local partition replica,
+// by shard id.
+func (n *Node) localProgress() []replicaProgress {
+	n.mu.Lock()
+	type part struct {
+		shard, replica uint64
+		sm             *partitionSM
+	}
+	parts := make([]part, 0, len(n.replicas))
+	for id, r := range n.replicas {
+		if r.part != nil {
+			parts = append(parts, part{id, r.replicaID, r.part})
+		}
+	}
+	n.mu.Unlock()
+	slices.SortFunc(parts, func(a, b part) int { return compareUint64(a.shard, b.shard) })
+	if len(parts) > progressMaxReplicas {
+		parts = parts[:progressMaxReplicas]
+	}
+	out := make([]replicaProgress, len(parts))
+	for i, p := range parts {
+		out[i] = replicaProgress{ShardID: p.shard, ReplicaID: p.replica, Applied: p.sm.appliedIndex()}
+	}
+	return out
+}
+
+func compareUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// pollProgress runs rounds until the node closes.
+func (n *Node) pollProgress() {
+	defer close(n.isrDone)
+	tick := time.NewTicker(time.Duration(n.isr.cfg.PollIntervalMs) * time.Millisecond)
+	defer tick.Stop()
+	for n.ctx.Err() == nil {
+		n.progressRound(n.isr)
+		select {
+		case <-n.ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// progressRound asks every registered peer in parallel, reads this
+// broker's own replicas, and records what answered.
+func (n *Node) progressRound(t *isrTracker) {
+	peers := map[int32]string{}
+	if n.ctrlReplica.Load() != 0 {
+		n.ReadController(func(c *controller.Controller) {
+			for _, b := range c.Brokers() {
+				if b.Info.ID != n.cfg.NodeID && b.Info.KafkaAddr != "" {
+					peers[b.Info.ID] = b.Info.KafkaAddr
+				}
+			}
+		})
+	}
+	ids := slices.Sorted(maps.Keys(peers))
+	answers := make([][]replicaProgress, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, time.Duration(t.cfg.AskTimeoutMs)*time.Millisecond)
+			defer cancel()
+			b, err := askPeerLimit(ctx, peers[id], encodeProgressRequest(), progressMaxAnswerSize)
+			if err != nil {
+				return // out of reach: its replicas age out of the ISR
+			}
+			a, err := decodeProgressAnswer(b)
+			if err != nil || a.BrokerID != id {
+				n.log.Debug("replica progress answer", "broker", id, "answered_as", a.BrokerID, "err", err)
+				return
+			}
+			answers[i] = a.Replicas
+		}()
+	}
+	obs := n.localProgress()
+	wg.Wait()
+	for _, a := range answers {
+		obs = append(obs, a...)
+	}
+	t.record(time.Now().UnixMilli(), obs)
+}
