@@ -6,7 +6,7 @@ PKGS := ./...
 TEST_TAGS := invariants
 TEST_TIMEOUT := 20m
 
-.PHONY: all build test run cluster sim bench bench-go fmt lint clean
+.PHONY: all build test run cluster sim nemesis bench bench-go fmt lint clean
 
 all: build
 
@@ -53,6 +53,15 @@ sim:
 	@mkdir -p bin
 	$(GO) build -tags $(TEST_TAGS) -o bin/sim ./cmd/sim
 	./bin/sim sweep --seeds 1..300 --parallel 2
+
+# A Jepsen-style campaign against real bin/broker processes (docs/testing.md):
+# NEMESIS_RUNS seeded fault schedules of NEMESIS_DURATION each, then a
+# summary table; exits 1 if any run found an anomaly. make test runs one
+# short schedule (nemesis.TestShortRun).
+NEMESIS_RUNS ?= 8
+NEMESIS_DURATION ?= 90s
+nemesis: build
+	./bin/nemesis -broker ./bin/broker -runs $(NEMESIS_RUNS) -duration $(NEMESIS_DURATION)
 
 # The load generator against brokers it starts itself (see
 # docs/benchmarks/README.md); results go to docs/benchmarks/. Extra flags:
