@@ -60,17 +60,17 @@ func preferredLeaders(ctx context.Context, tg *target, cl *kgo.Client, topic str
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(topic)
 		req.Topics = append(req.Topics, rt)
-		kresp, err := cl.Broker(int(b.nodeID)).Request(ctx, req)
+		kresp, err := cl.Broker(int(b.ID)).Request(ctx, req)
 		if err != nil {
-			return fmt.Errorf("node %d: %w", b.nodeID, err)
+			return fmt.Errorf("node %d: %w", b.ID, err)
 		}
 		resp := kresp.(*kmsg.MetadataResponse)
 		if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 || int32(len(resp.Topics[0].Partitions)) != partitions {
-			return fmt.Errorf("node %d: topic not complete yet", b.nodeID)
+			return fmt.Errorf("node %d: topic not complete yet", b.ID)
 		}
 		for _, p := range resp.Topics[0].Partitions {
 			if p.ErrorCode != 0 || len(p.Replicas) == 0 || p.Leader != p.Replicas[0] {
-				return fmt.Errorf("node %d: partition %d led by %d, replicas %v, error %d", b.nodeID, p.Partition, p.Leader, p.Replicas, p.ErrorCode)
+				return fmt.Errorf("node %d: partition %d led by %d, replicas %v, error %d", b.ID, p.Partition, p.Leader, p.Replicas, p.ErrorCode)
 			}
 		}
 	}

@@ -29,13 +29,13 @@ var (
 func requireAPIs(t *testing.T, tg *target, what string, keys ...int16) {
 	t.Helper()
 	for _, b := range tg.brokers {
-		missing, err := missingAPIs(b.kafkaAddr, keys)
+		missing, err := missingAPIs(b.KafkaAddr, keys)
 		if err != nil {
-			t.Errorf("ApiVersions from node %d: %v", b.nodeID, err)
+			t.Errorf("ApiVersions from node %d: %v", b.ID, err)
 			continue
 		}
 		if len(missing) > 0 {
-			t.Errorf("node %d does not serve %s needed for %s: the broker lacks these APIs, so this suite cannot pass yet", b.nodeID, strings.Join(missing, ", "), what)
+			t.Errorf("node %d does not serve %s needed for %s: the broker lacks these APIs, so this suite cannot pass yet", b.ID, strings.Join(missing, ", "), what)
 		}
 	}
 }

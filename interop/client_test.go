@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidemark/tidemark/brokerproc"
 )
 
 // clientTimeout bounds every client process. The scripts bound their own
@@ -48,8 +50,8 @@ func runClientWithin(t *testing.T, timeout time.Duration, stdin []byte, name str
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = pipeWaitDelay
-	cmd.Env = cleanEnv()
-	dieWithTest(cmd, syscall.SIGKILL)
+	cmd.Env = brokerproc.CleanEnv()
+	brokerproc.SetDeathSignal(cmd, syscall.SIGKILL)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

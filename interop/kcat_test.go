@@ -90,8 +90,8 @@ func checkKcatMetadata(t *testing.T, tg *target, topic string, partitions int) {
 		addrByID[b.ID] = b.Name
 	}
 	for _, b := range tg.brokers {
-		if got := addrByID[b.nodeID]; !strings.HasPrefix(got, b.kafkaAddr) {
-			t.Errorf("kcat -L: broker %d listed at %q, want %s", b.nodeID, got, b.kafkaAddr)
+		if got := addrByID[b.ID]; !strings.HasPrefix(got, b.KafkaAddr) {
+			t.Errorf("kcat -L: broker %d listed at %q, want %s", b.ID, got, b.KafkaAddr)
 		}
 	}
 	if len(md.Brokers) != len(tg.brokers) {

@@ -46,7 +46,7 @@ func runMain(m *testing.M) (code int) {
 		fmt.Fprintf(os.Stderr, "interop: broker logs kept in %s:\n", workDir)
 		for _, tg := range targets {
 			for _, b := range tg.brokers {
-				fmt.Fprintf(os.Stderr, "  %s node %d: %s\n", tg.name, b.nodeID, b.logPath)
+				fmt.Fprintf(os.Stderr, "  %s node %d: %s\n", tg.name, b.ID, b.LogPath)
 			}
 		}
 	}()

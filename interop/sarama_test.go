@@ -72,8 +72,8 @@ func checkSaramaAdmin(t *testing.T, tg *target, admin sarama.ClusterAdmin, topic
 			got[b.ID()] = b.Addr()
 		}
 		for _, b := range tg.brokers {
-			if got[b.nodeID] != b.kafkaAddr {
-				t.Errorf("DescribeCluster: broker %d at %q, want %s (brokers %v)", b.nodeID, got[b.nodeID], b.kafkaAddr, got)
+			if got[b.ID] != b.KafkaAddr {
+				t.Errorf("DescribeCluster: broker %d at %q, want %s (brokers %v)", b.ID, got[b.ID], b.KafkaAddr, got)
 			}
 		}
 		if _, ok := got[controller]; !ok || len(got) != len(tg.brokers) {

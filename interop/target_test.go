@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tidemark/tidemark/brokerproc"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -31,17 +29,8 @@ const (
 // target is one cluster under test: one broker, or three with RF 3.
 type target struct {
 	name    string
-	brokers []*brokerProc
-}
-
-// brokerProc is one running broker process; its stderr goes to logPath.
-type brokerProc struct {
-	nodeID    int32
-	kafkaAddr string
-	logPath   string
-	cmd       *exec.Cmd
-	done      chan struct{} // closed when the process has exited
-	err       error         // Wait's result, set before done is closed
+	c       *brokerproc.Cluster // nil if it could not be started
+	brokers []*brokerproc.Broker
 }
 
 // replicationFactor is what topics on this target are created with.
@@ -51,7 +40,7 @@ func (tg *target) replicationFactor() int16 { return int16(len(tg.brokers)) }
 func (tg *target) addrs() []string {
 	var out []string
 	for _, b := range tg.brokers {
-		out = append(out, b.kafkaAddr)
+		out = append(out, b.KafkaAddr)
 	}
 	return out
 }
@@ -59,105 +48,44 @@ func (tg *target) addrs() []string {
 // bootstrap is the comma-separated bootstrap list clients are given.
 func (tg *target) bootstrap() string { return strings.Join(tg.addrs(), ",") }
 
-// startTarget starts n brokers under dir. On error the target returned (if
-// any) holds the brokers already started, for stopAll.
+// startTarget starts n brokers under dir, each in dir/node-<id> (data in
+// data/, log in broker.log), without the developer's TIDEMARK_* settings
+// and killed with the test binary. On error the brokers already started
+// are stopped.
 func startTarget(bin, dir, name string, n int) (*target, error) {
-	tg := &target{name: name}
-	type ports struct{ kafka, raft string }
-	var ps []ports
-	var peers []string
-	for i := 1; i <= n; i++ {
-		k, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		r, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, ports{k, r})
-		peers = append(peers, fmt.Sprintf("%d@%s", i, r))
-	}
-	for i, p := range ps {
-		id := int32(i + 1)
-		nodeDir := filepath.Join(dir, "node-"+strconv.Itoa(int(id)))
-		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
-			return tg, err
-		}
-		b, err := startBroker(bin, id, nodeDir, p.kafka, p.raft, strings.Join(peers, ","))
-		if err != nil {
-			return tg, fmt.Errorf("node %d: %w", id, err)
-		}
-		tg.brokers = append(tg.brokers, b)
-	}
-	return tg, nil
-}
-
-func startBroker(bin string, id int32, dir, kafkaAddr, raftAddr, peers string) (*brokerProc, error) {
-	logPath := filepath.Join(dir, "broker.log")
-	logFile, err := os.Create(logPath)
+	c, err := brokerproc.Start(brokerproc.Config{
+		Binary: bin, Dir: dir, N: n,
+		Env:          brokerproc.CleanEnv(),
+		DeathSignal:  syscall.SIGTERM,
+		StopTimeout:  stopTimeout,
+		PollInterval: readyPollInterval,
+		Paths: func(id int32) (string, string) {
+			nodeDir := filepath.Join(dir, "node-"+strconv.Itoa(int(id)))
+			return filepath.Join(nodeDir, "data"), filepath.Join(nodeDir, "broker.log")
+		},
+	})
 	if err != nil {
-		return nil, err
+		return &target{name: name}, err
 	}
-	cmd := exec.Command(bin,
-		"--node-id", strconv.Itoa(int(id)),
-		"--data-dir", filepath.Join(dir, "data"),
-		"--kafka-addr", kafkaAddr,
-		"--raft-addr", raftAddr,
-		"--peers", peers,
-	)
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	dieWithTest(cmd, syscall.SIGTERM)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	b := &brokerProc{nodeID: id, kafkaAddr: kafkaAddr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		b.err = cmd.Wait()
-		logFile.Close()
-		close(b.done)
-	}()
-	return b, nil
+	return &target{name: name, c: c, brokers: c.Brokers}, nil
 }
 
 // stop sends SIGTERM to every broker and waits for each to exit; a broker
 // that exits non-zero, or not within stopTimeout (then killed), is an
 // error.
 func (tg *target) stop() []error {
-	for _, b := range tg.brokers {
-		select {
-		case <-b.done:
-		default:
-			b.cmd.Process.Signal(syscall.SIGTERM)
-		}
+	if tg.c == nil {
+		return nil
 	}
-	var errs []error
-	deadline := time.After(stopTimeout)
-	for _, b := range tg.brokers {
-		select {
-		case <-b.done:
-			if b.err != nil {
-				errs = append(errs, fmt.Errorf("node %d exited after SIGTERM: %v (log %s)", b.nodeID, b.err, b.logPath))
-			}
-		case <-deadline:
-			b.cmd.Process.Kill()
-			<-b.done
-			errs = append(errs, fmt.Errorf("node %d did not exit within %v of SIGTERM; killed (log %s)", b.nodeID, stopTimeout, b.logPath))
-		}
-	}
-	return errs
+	return tg.c.StopAll()
 }
 
 // exited reports the brokers that are no longer running, for messages.
 func (tg *target) exited() []string {
 	var out []string
 	for _, b := range tg.brokers {
-		select {
-		case <-b.done:
-			out = append(out, fmt.Sprintf("node %d exited: %v (log %s)", b.nodeID, b.err, b.logPath))
-		default:
+		if done, err := b.Exited(); done {
+			out = append(out, fmt.Sprintf("node %d exited: %v (log %s)", b.ID, err, b.LogPath))
 		}
 	}
 	return out
@@ -167,7 +95,7 @@ func (tg *target) exited() []string {
 func (tg *target) logPaths() string {
 	var out []string
 	for _, b := range tg.brokers {
-		out = append(out, fmt.Sprintf("node %d: %s", b.nodeID, b.logPath))
+		out = append(out, fmt.Sprintf("node %d: %s", b.ID, b.LogPath))
 	}
 	return strings.Join(out, ", ")
 }
@@ -232,26 +160,4 @@ func readyMetadata(ctx context.Context, adm *kadm.Client, brokers int) error {
 		return fmt.Errorf("topic %s has no partitions", readyTopic)
 	}
 	return nil
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// cleanEnv is the environment without TIDEMARK_* variables, so that a
-// developer's settings do not reach the brokers under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TIDEMARK_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

@@ -69,14 +69,14 @@ func payload(n int) []byte {
 // produceMax produces as fast as the broker acknowledges, with at most
 // inFlight unacknowledged records, for d.
 func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFlight int, d time.Duration) (loadResult, error) {
-	cl, err := c.client(producerOpts(topic)...)
+	cl, err := c.Client(producerOpts(topic)...)
 	if err != nil {
 		return loadResult{}, err
 	}
 	defer cl.Close()
 	value := payload(recordBytes)
 	lat := newLatencies()
-	cpu0 := c.clusterCPU()
+	cpu0 := c.CPUTime()
 	var acked, failed atomic.Int64
 	var firstErr atomic.Value
 	sem := make(chan struct{}, inFlight)
@@ -102,7 +102,7 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 	wg.Wait()
 	elapsed := time.Since(start)
 	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes),
-		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary(), BrokerCPU: c.clusterCPU() - cpu0}
+		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary(), BrokerCPU: c.CPUTime() - cpu0}
 	if e := firstErr.Load(); e != nil {
 		return r, fmt.Errorf("%d produce errors, the first: %v", r.Errors, e)
 	}
@@ -115,14 +115,14 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 // time travels in the first 8 bytes of the value, and both ends share this
 // process's clock).
 func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes int, rate float64, d time.Duration) (loadResult, error) {
-	cl, err := c.client(producerOpts(topic)...)
+	cl, err := c.Client(producerOpts(topic)...)
 	if err != nil {
 		return loadResult{}, err
 	}
 	defer cl.Close()
 	// The topic is new and empty: reading from the start sees every record
 	// this run sends, whenever the consumer gets its first offsets.
-	consumer, err := c.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	consumer, err := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
 		return loadResult{}, err
@@ -195,7 +195,7 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 // consumeAll reads topic from the start until it has read every record up
 // to the high watermarks seen when it began.
 func consumeAll(ctx context.Context, c *cluster, topic string) (loadResult, error) {
-	admCl, err := c.client()
+	admCl, err := c.Client()
 	if err != nil {
 		return loadResult{}, err
 	}
@@ -206,7 +206,7 @@ func consumeAll(ctx context.Context, c *cluster, topic string) (loadResult, erro
 	}
 	var want int64
 	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
-	cl, err := c.client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	cl, err := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(64<<20), kgo.FetchMaxPartitionBytes(8<<20))
 	if err != nil {
 		return loadResult{}, err

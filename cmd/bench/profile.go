@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/tidemark/tidemark/brokerproc"
 )
 
 // profile starts taking a CPU profile of every broker of c for the length
@@ -21,20 +23,20 @@ func (r *runner) profile(c *cluster, name string) (wait func()) {
 		return func() {}
 	}
 	var wg sync.WaitGroup
-	for _, b := range c.brokers {
-		if b.cmd == nil {
+	for _, b := range c.Brokers {
+		if !b.Running() {
 			continue
 		}
 		wg.Add(1)
-		go func(b *brokerProc) {
+		go func(b *brokerproc.Broker) {
 			defer wg.Done()
-			base := filepath.Join(r.profileDir, fmt.Sprintf("%s-node-%d", name, b.id))
+			base := filepath.Join(r.profileDir, fmt.Sprintf("%s-node-%d", name, b.ID))
 			secs := max(1, int(r.duration/time.Second))
-			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, secs), base+".cpu.pprof"); err != nil {
-				log.Printf("  cpu profile of broker %d: %v", b.id, err)
+			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.PprofAddr, secs), base+".cpu.pprof"); err != nil {
+				log.Printf("  cpu profile of broker %d: %v", b.ID, err)
 			}
-			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/allocs", b.pprofAddr), base+".allocs.pprof"); err != nil {
-				log.Printf("  allocation profile of broker %d: %v", b.id, err)
+			if err := fetchProfile(fmt.Sprintf("http://%s/debug/pprof/allocs", b.PprofAddr), base+".allocs.pprof"); err != nil {
+				log.Printf("  allocation profile of broker %d: %v", b.ID, err)
 			}
 		}(b)
 	}
