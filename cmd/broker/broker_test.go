@@ -14,10 +14,12 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"time"
+
+	"github.com/tidemark/tidemark/brokerproc"
 )
 
 // These tests run the real binary: built once per test run, started with a
@@ -72,18 +74,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// cleanEnv is the test's environment without TIDEMARK_* variables, so that
-// a developer's settings do not leak into the broker under test.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TIDEMARK_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // proc is a running broker whose stderr lines are collected as they come.
 type proc struct {
 	t       *testing.T
@@ -101,7 +91,7 @@ type proc struct {
 func startBroker(t *testing.T, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(brokerBinary(t), args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = brokerproc.CleanEnv()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
