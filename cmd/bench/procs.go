@@ -27,9 +27,12 @@ type cluster struct {
 func startCluster(ctx context.Context, binary, dir string, n int, profiled bool) (*cluster, error) {
 	pc, err := brokerproc.Start(brokerproc.Config{
 		Binary: binary, Dir: dir, N: n,
-		Args:         []string{"--auto-create-topics=false", "--log-level", "warn"},
-		Pprof:        profiled,
-		PollInterval: benchPollInterval,
+		// With Kafka addresses in --peers, as docs/operations.md advises
+		// (a restarted broker asks its peers before it starts).
+		PeersWithKafka: true,
+		Args:           []string{"--auto-create-topics=false", "--log-level", "warn"},
+		Pprof:          profiled,
+		PollInterval:   benchPollInterval,
 	})
 	if err != nil {
 		return nil, err
