@@ -9,8 +9,18 @@
 // shutdown failed or a second signal cut it short.
 package main
 
-import "os"
+import (
+	"fmt"
+	"os"
+
+	"github.com/tidemark/tidemark/raftsm/malloctune"
+)
 
 func main() {
+	// First, before any goroutine or file: on Linux this starts the
+	// program again with glibc malloc tuned for pebble's memtables.
+	if err := malloctune.Reexec(); err != nil {
+		fmt.Fprintf(os.Stderr, "broker: warning: %v; continuing with glibc's defaults\n", err)
+	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
