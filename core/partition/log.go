@@ -355,14 +355,7 @@ func (l *Log) applyDeleteRecords(c DeleteRecords) (Result, error) {
 // only on how many of the oldest batches go, and gets no easier as more
 // go, so it too marks a prefix.)
 func (l *Log) applyRetain(c Retain) (Result, error) {
-	cutoff := subSaturating(c.NowMs, c.RetentionMs)
-	timePrefix := c.RetentionMs >= 0
-	plan, err := l.planDeletion(func(h batch.Header, sizeBytes, deletedBytes int64) bool {
-		timePrefix = timePrefix && h.MaxTimestamp < cutoff
-		remainingBytes := l.storedBytes - deletedBytes - sizeBytes
-		bytesPrefix := c.RetentionBytes >= 0 && remainingBytes >= c.RetentionBytes
-		return timePrefix || bytesPrefix
-	})
+	plan, err := l.planRetain(c)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +369,7 @@ func (l *Log) applyRetain(c Retain) (Result, error) {
 	for id, p := range l.producers {
 		// Deleting during range is safe in Go; the set deleted does not
 		// depend on the iteration order.
-		if subSaturating(c.NowMs, p.lastTimestampMs) >= l.cfg.ProducerIDExpirationMs {
+		if l.producerExpired(c.NowMs, p) {
 			delete(l.producers, id)
 			expired++
 		}
@@ -387,6 +380,23 @@ func (l *Log) applyRetain(c Retain) (Result, error) {
 		DeletedBytes:     plan.bytes,
 		ExpiredProducers: expired,
 	}, nil
+}
+
+// planRetain plans the deletion a Retain makes (see applyRetain).
+func (l *Log) planRetain(c Retain) (deletion, error) {
+	cutoff := subSaturating(c.NowMs, c.RetentionMs)
+	timePrefix := c.RetentionMs >= 0
+	return l.planDeletion(func(h batch.Header, sizeBytes, deletedBytes int64) bool {
+		timePrefix = timePrefix && h.MaxTimestamp < cutoff
+		remainingBytes := l.storedBytes - deletedBytes - sizeBytes
+		bytesPrefix := c.RetentionBytes >= 0 && remainingBytes >= c.RetentionBytes
+		return timePrefix || bytesPrefix
+	})
+}
+
+// producerExpired reports whether a Retain at nowMs forgets producer p.
+func (l *Log) producerExpired(nowMs int64, p *producerState) bool {
+	return subSaturating(nowMs, p.lastTimestampMs) >= l.cfg.ProducerIDExpirationMs
 }
 
 // subSaturating is a-b clamped to the int64 range, so that hostile or

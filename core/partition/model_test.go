@@ -490,7 +490,15 @@ func (h *harness) retain(t *rapid.T) {
 			expired++
 		}
 	}
-	res := h.apply(t, Retain{NowMs: h.now, RetentionMs: ms, RetentionBytes: rb}).(RetainResult)
+	cmd := Retain{NowMs: h.now, RetentionMs: ms, RetentionBytes: rb}
+	due, err := h.log.RetainDue(cmd)
+	if err != nil {
+		t.Fatalf("RetainDue: %v", err)
+	}
+	if wantDue := n > 0 || expired > 0; due != wantDue {
+		t.Fatalf("RetainDue(now %d, ms %d, bytes %d) = %v, want %v (%d batches, %d producers to go)", h.now, ms, rb, due, wantDue, n, expired)
+	}
+	res := h.apply(t, cmd).(RetainResult)
 	h.firstKept += n
 	if n > 0 {
 		if h.firstKept == len(h.batches) {

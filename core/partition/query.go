@@ -318,3 +318,24 @@ func (l *Log) assertStore() {
 	err := l.CheckStore()
 	core.Assert(err == nil || !errors.Is(err, errStoreMismatch), "store matches state", "%v", err)
 }
+
+// RetainDue reports whether applying c now would change anything: delete
+// a batch or forget a producer. It changes nothing. The leader asks before
+// proposing a Retain, so that a retention pass over many idle partitions
+// costs a read each instead of a Raft entry each; applyRetain itself stays
+// the only place that decides, and a Retain that is not due is harmless.
+func (l *Log) RetainDue(c Retain) (bool, error) {
+	plan, err := l.planRetain(c)
+	if err != nil {
+		return false, err
+	}
+	if plan.batches > 0 {
+		return true, nil
+	}
+	for _, p := range l.producers {
+		if l.producerExpired(c.NowMs, p) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
