@@ -117,18 +117,32 @@ func (c *Cluster) CreateTopic(ctx context.Context, topic string, partitions int3
 }
 
 // WaitLeaders waits until every partition of topic has a leader whose
-// broker is running.
+// broker is running. Each poll is one Metadata request for the topic (not
+// one per partition: with 1,000 partitions that made the wait itself the
+// brokers' largest load).
 func (c *Cluster) WaitLeaders(ctx context.Context, topic string, partitions int32) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
+	cl, err := c.Client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	if err := poll(ctx, c.cfg.PollInterval, func() bool {
-		led := 0
-		for p := range partitions {
-			if b, err := c.LeaderOf(ctx, topic, p); err == nil && b.Running() {
+		mctx, mcancel := context.WithTimeout(ctx, metadataTimeout)
+		defer mcancel()
+		md, err := adm.Metadata(mctx, topic)
+		if err != nil {
+			return false
+		}
+		led := int32(0)
+		for _, pd := range md.Topics[topic].Partitions {
+			if b := c.ByID(pd.Leader); pd.Leader >= 0 && b != nil && b.Running() {
 				led++
 			}
 		}
-		return int32(led) == partitions
+		return led == partitions
 	}); err != nil {
 		return fmt.Errorf("topic %s: not every partition has a leader: %w", topic, err)
 	}
