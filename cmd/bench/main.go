@@ -36,6 +36,7 @@ func main() {
 		scaleN   = flag.Int("scale-partitions", 1000, "partitions of the scale scenario")
 		keep     = flag.Bool("keep", false, "keep the brokers' data dirs and logs")
 		brokers  = flag.String("brokers", "1,3", "comma-separated cluster sizes of the produce and latency scenarios")
+		parts    = flag.String("partitions", "", "comma-separated partition counts of the produce scenario (default 1,6,64; with --quick 6)")
 		profile  = flag.Bool("profile", false, "take CPU and allocation profiles of every broker during each produce run, into <out>/profiles")
 	)
 	flag.Parse()
@@ -74,14 +75,12 @@ func main() {
 			r.scaleN = 100
 		}
 	}
-	r.brokers = nil
-	for _, s := range strings.Split(*brokers, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fmt.Fprintf(os.Stderr, "bench: --brokers: %q is not a cluster size\n", s)
-			os.Exit(2)
+	r.brokers = positiveList("brokers", *brokers)
+	if *parts != "" {
+		r.parts = nil
+		for _, n := range positiveList("partitions", *parts) {
+			r.parts = append(r.parts, int32(n))
 		}
-		r.brokers = append(r.brokers, n)
 	}
 	for _, s := range strings.Split(*only, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -102,6 +101,21 @@ func main() {
 		os.Exit(1)
 	}
 	log.Printf("results in %s", filepath.Join(*out, "results.md"))
+}
+
+// positiveList parses a comma-separated list of positive integers given to
+// --flag, or exits with a one-line reason.
+func positiveList(flag, list string) []int {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench: --%s: %q is not a positive number\n", flag, s)
+			os.Exit(2)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func isExecutable(path string) bool {
