@@ -74,6 +74,9 @@ type shardProgress struct {
 	lastSeenMs  int64
 	samples     []progressSample // oldest first, maxApplied non-decreasing
 	caughtUpMs  map[uint64]int64 // replica id -> the latest sample time it had reached
+	// lastRound is what each replica that answered the latest round
+	// reported: replica id -> applied index.
+	lastRound map[uint64]uint64
 }
 
 // isrTracker is one broker's table of replica progress. Safe for
@@ -101,7 +104,7 @@ func (t *isrTracker) record(nowMs int64, obs []replicaProgress) {
 	for shard, seen := range byShard {
 		sp := t.shards[shard]
 		if sp == nil {
-			sp = &shardProgress{firstSeenMs: nowMs, caughtUpMs: map[uint64]int64{}}
+			sp = &shardProgress{firstSeenMs: nowMs, caughtUpMs: map[uint64]int64{}, lastRound: map[uint64]uint64{}}
 			t.shards[shard] = sp
 		}
 		sp.lastSeenMs = nowMs
@@ -116,7 +119,9 @@ func (t *isrTracker) record(nowMs int64, obs []replicaProgress) {
 		for len(sp.samples) > 1 && (sp.samples[0].atMs < nowMs-t.cfg.LagWindowMs || len(sp.samples) > t.cfg.MaxSamples) {
 			sp.samples = sp.samples[1:]
 		}
+		clear(sp.lastRound)
 		for _, o := range seen {
+			sp.lastRound[o.ReplicaID] = o.Applied
 			at, ok := sp.caughtUpMs[o.ReplicaID]
 			if !ok {
 				at = sp.firstSeenMs // a new replica of a new shard gets one window of grace
@@ -161,6 +166,25 @@ func (t *isrTracker) inSync(shard, replica uint64, nowMs int64) (in, known bool)
 		at = sp.firstSeenMs
 	}
 	return nowMs-at <= t.cfg.LagWindowMs, true
+}
+
+// caughtUpInLatestRound reports whether replica of shard answered the
+// tracker's latest round, that round came after sinceMs, and the replica
+// had then reached the round's highest applied index: alive and caught up
+// as of at most one poll interval ago. A leader hands leadership only to
+// such a replica (placeLeaders): a transfer stops the leader from
+// accepting proposals until it completes or an election timeout passes,
+// so a transfer to a dead or lagging broker is an outage. known is false
+// for a shard no round has observed yet (a new topic).
+func (t *isrTracker) caughtUpInLatestRound(shard, replica uint64, sinceMs int64) (ok, known bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp := t.shards[shard]
+	if sp == nil {
+		return false, false
+	}
+	applied, answered := sp.lastRound[replica]
+	return answered && sp.lastSeenMs > sinceMs && applied >= sp.samples[len(sp.samples)-1].maxApplied, true
 }
 
 // ---- this broker's side ----

@@ -122,3 +122,41 @@ func TestProgressWireRoundTrip(t *testing.T) {
 		t.Errorf("answer of %d bytes over the bound %d", n, progressMaxAnswerSize)
 	}
 }
+
+// TestISRTrackerLeadershipTarget: only a replica that answered the latest
+// round, held after the leader took over, and was caught up in it may be
+// handed leadership.
+func TestISRTrackerLeadershipTarget(t *testing.T) {
+	tr := newISRTracker(testISRConfig)
+	const shard = 9
+	if _, known := tr.caughtUpInLatestRound(shard, 1, 0); known {
+		t.Fatal("a shard no round has seen is known")
+	}
+	tr.record(100, obs(shard, 50, 50, 40))
+	for _, tc := range []struct {
+		replica uint64
+		sinceMs int64
+		want    bool
+	}{
+		{1, 0, true},    // caught up
+		{3, 0, false},   // behind
+		{2, 100, false}, // the latest round is not after the leader took over
+		{2, 99, true},
+	} {
+		if ok, known := tr.caughtUpInLatestRound(shard, tc.replica, tc.sinceMs); !known || ok != tc.want {
+			t.Errorf("replica %d since %d: ok %v known %v, want ok %v", tc.replica, tc.sinceMs, ok, known, tc.want)
+		}
+	}
+	// Replica 1's broker dies: the next round does not hear from it. The
+	// ISR keeps it for a window; leadership must not go to it at once.
+	tr.record(200, []replicaProgress{{ShardID: shard, ReplicaID: 2, Applied: 50}, {ShardID: shard, ReplicaID: 3, Applied: 50}})
+	if ok, _ := tr.caughtUpInLatestRound(shard, 1, 0); ok {
+		t.Error("a replica missing from the latest round may take leadership")
+	}
+	if in, _ := tr.inSync(shard, 1, 200); !in {
+		t.Error("replica 1 left the ISR before its lag window")
+	}
+	if ok, _ := tr.caughtUpInLatestRound(shard, 3, 150); !ok {
+		t.Error("replica 3 caught up in the latest round, after the leader took over, but may not take leadership")
+	}
+}

@@ -180,6 +180,7 @@ type Node struct {
 	joinHint              string // the controller leader's Kafka address, from the last "not leader" answer
 	joinWaitLogged        bool
 	lastMove              map[uint64]time.Time // last leader transfer attempt, by shard id
+	leaderSince           map[uint64]time.Time // when this node last became each shard's leader, for shards it leads
 
 	// ctx is cancelled by Close, ending the loop's in-flight proposals.
 	ctx    context.Context
@@ -212,7 +213,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.With("node", cfg.NodeID), id: id, groups: NewGroupCompletions(),
-		replicas: map[uint64]*localReplica{}, lastMove: map[uint64]time.Time{}, done: make(chan struct{})}
+		replicas: map[uint64]*localReplica{}, lastMove: map[uint64]time.Time{}, leaderSince: map[uint64]time.Time{}, done: make(chan struct{})}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if n.db, err = openStateDB(filepath.Join(cfg.DataDir, "state")); err != nil {
 		return nil, err
@@ -262,6 +263,13 @@ func (n *Node) onLeader(info raftio.LeaderInfo) {
 	if info.LeaderID == 0 {
 		return
 	}
+	n.mu.Lock()
+	if info.LeaderID == info.ReplicaID {
+		n.leaderSince[info.ShardID] = time.Now()
+	} else {
+		delete(n.leaderSince, info.ShardID)
+	}
+	n.mu.Unlock()
 	n.log.Info("leader changed", "shard", info.ShardID, "term", info.Term, "leader_replica", info.LeaderID,
 		"local_replica", info.ReplicaID, "local_is_leader", info.LeaderID == info.ReplicaID)
 }
@@ -755,8 +763,17 @@ func sameMembers(members map[uint64]string, replicas []controller.Replica) bool 
 
 // placeLeaders: for shards this node leads whose preferred leader (the
 // first replica) is another broker, ask dragonboat to transfer leadership,
-// at most once per LeaderTransferBackoffMs per shard. A transfer to a
-// broker that is down simply does not happen.
+// at most once per LeaderTransferBackoffMs per shard.
+//
+// While a transfer is pending the leader drops every proposal, until the
+// target takes over or an election timeout passes. So a partition's
+// leadership goes only to a replica the ISR tracker saw alive and caught
+// up in a round held after this node became the leader: right after a
+// failover the preferred leader is usually the broker that just died, and
+// each attempt to hand it the shard would be an outage of its own
+// (docs/benchmarks/README.md, leader failover). A partition of a new
+// topic, which no round has seen yet, and a group shard, which the
+// tracker does not follow, are transferred without that check.
 func (n *Node) placeLeaders(v controllerView) {
 	now := time.Now()
 	for _, s := range v.shards {
@@ -765,11 +782,15 @@ func (n *Node) placeLeaders(v controllerView) {
 			continue
 		}
 		n.mu.Lock()
-		last := n.lastMove[shardID]
+		last, since := n.lastMove[shardID], n.leaderSince[shardID]
+		n.mu.Unlock()
 		if now.Sub(last) < time.Duration(n.cfg.LeaderTransferBackoffMs)*time.Millisecond {
-			n.mu.Unlock()
 			continue
 		}
+		if ok, known := n.isr.caughtUpInLatestRound(shardID, uint64(s.Replicas[0].ReplicaID), since.UnixMilli()); known && !ok {
+			continue
+		}
+		n.mu.Lock()
 		n.lastMove[shardID] = now
 		n.mu.Unlock()
 		if err := n.nh.RequestLeaderTransfer(shardID, uint64(s.Replicas[0].ReplicaID)); err == nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // throughputRun is one cell of the produce/consume matrix.
@@ -260,5 +261,35 @@ func (r *runner) failover(ctx context.Context, c *cluster, topic string) (time.D
 	if err := c.Start(leader); err != nil {
 		return 0, err
 	}
-	return took, c.WaitReady(ctx)
+	if err := c.WaitReady(ctx); err != nil {
+		return 0, err
+	}
+	// The next trial kills a broker again; before that, the restarted one
+	// must run its replica of the partition and know the leader, or the
+	// next kill takes two of three replicas and measures an outage that
+	// no single failure causes.
+	return took, waitReplicaServing(ctx, cl, leader.ID, topic)
+}
+
+// waitReplicaServing waits until broker id's own Metadata answer names a
+// leader for partition 0 of topic: its controller replica has caught up
+// and its partition replica runs and has heard from the leader.
+func waitReplicaServing(ctx context.Context, cl *kgo.Client, id int32, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+		if err == nil && len(resp.Topics) == 1 && len(resp.Topics[0].Partitions) > 0 && resp.Topics[0].Partitions[0].Leader >= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restarted broker %d does not serve %s/0: %w", id, topic, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
