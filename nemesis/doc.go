@@ -3,7 +3,8 @@
 // injects faults on a schedule drawn from a seed, and checks the recorded
 // history with linearizability/.
 //
-// A Run (run.go) is: start a Cluster (cluster.go), create a topic (RF 3,
+// A Run (run.go) is: start a Cluster (cluster.go, over brokerproc, which
+// runs the bin/broker processes for every harness), create a topic (RF 3,
 // several partitions), start the workload (workload.go: franz-go idempotent
 // producers and raw never-retried plain producers (produce_raw.go) with
 // keys, consumers in a group committing offsets through explicit

@@ -219,6 +219,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n.ev = &events{onLeader: n.onLeader}
+	sizeReplicaQueues()
 	if n.nh, err = newNodeHost(cfg.DataDir, cfg.RaftAddr, cfg.Timing, n.ev); err != nil {
 		n.db.close()
 		return nil, err
