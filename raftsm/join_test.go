@@ -1,12 +1,10 @@
 package raftsm
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tidemark/tidemark/core/controller"
 )
@@ -53,21 +51,8 @@ func TestBrokerNotInPeersJoins(t *testing.T) {
 		return nonVoting && len(m.Nodes) == 3
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := n4.ProposeController(ctx, controller.CreateTopic{Name: "four", TopicID: controller.TopicID{4},
+	topic := c.createTopic(3, controller.CreateTopic{Name: "four", TopicID: controller.TopicID{4},
 		Partitions: 1, ReplicationFactor: 4, NowMs: 1})
-	if err != nil {
-		t.Fatalf("create topic through node 4: %v", err)
-	} else if e := controller.ResultErr(res); e != nil {
-		t.Fatalf("create topic: %v", e)
-	}
-	var topic controller.TopicInfo
-	c.waitFor("node 4 to apply the topic", func() bool {
-		ok := false
-		n4.ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic("four") })
-		return ok
-	})
 	shard := uint64(topic.Partitions[0].Shard)
 	var want []string
 	for k := 0; k < 5; k++ {

@@ -185,6 +185,27 @@ func (c *nodeCluster) produce(shardID uint64, values ...string) int64 {
 	return -1
 }
 
+// createTopic proposes cmd through node i and waits until node i has
+// applied the topic.
+func (c *nodeCluster) createTopic(i int, cmd controller.CreateTopic) controller.TopicInfo {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := c.nodes[i].ProposeController(ctx, cmd)
+	if err != nil {
+		c.t.Fatalf("create topic %s through node %d: %v", cmd.Name, i+1, err)
+	} else if e := controller.ResultErr(res); e != nil {
+		c.t.Fatalf("create topic %s: %v", cmd.Name, e)
+	}
+	var topic controller.TopicInfo
+	c.waitFor(fmt.Sprintf("node %d to apply topic %s", i+1, cmd.Name), func() bool {
+		ok := false
+		c.nodes[i].ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic(cmd.Name) })
+		return ok
+	})
+	return topic
+}
+
 // localValues reads node i's local replica of shardID (nil if it has none).
 func (c *nodeCluster) localValues(i int, shardID uint64) []string {
 	var out []string

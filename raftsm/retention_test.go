@@ -1,7 +1,6 @@
 package raftsm
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -20,21 +19,8 @@ func TestRetentionPassProposesOnlyWhenDue(t *testing.T) {
 	n := c.nodes[0]
 	c.waitFor("bootstrap", func() bool { return c.controllerView(0).bootstrapped })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := n.ProposeController(ctx, controller.CreateTopic{Name: "ret", TopicID: controller.TopicID{7},
+	topic := c.createTopic(0, controller.CreateTopic{Name: "ret", TopicID: controller.TopicID{7},
 		Partitions: 1, ReplicationFactor: 1, NowMs: 1})
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	} else if e := controller.ResultErr(res); e != nil {
-		t.Fatalf("create topic: %v", e)
-	}
-	var topic controller.TopicInfo
-	c.waitFor("the topic", func() bool {
-		ok := false
-		n.ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic("ret") })
-		return ok
-	})
 	shard := uint64(topic.Partitions[0].Shard)
 	c.waitFor("a leader", func() bool { return c.leaderOf(shard) == 0 })
 
