@@ -67,6 +67,9 @@ type NodeConfig struct {
 	// onLeaderHook, when set (tests), sees every leader change reported by
 	// this node's dragonboat, on dragonboat's goroutine.
 	onLeaderHook func(raftio.LeaderInfo)
+	// onTransferHook, when set (tests), sees every leader transfer this
+	// node requests: the shard and the target broker.
+	onTransferHook func(shardID uint64, toBroker int32)
 	// isrTiming, when set (tests), replaces the ISR tracker's default
 	// timing (isr.go).
 	isrTiming *isrConfig
@@ -794,6 +797,9 @@ func (n *Node) placeLeaders(v controllerView) {
 		n.mu.Lock()
 		n.lastMove[shardID] = now
 		n.mu.Unlock()
+		if n.cfg.onTransferHook != nil {
+			n.cfg.onTransferHook(shardID, s.Replicas[0].BrokerID)
+		}
 		if err := n.nh.RequestLeaderTransfer(shardID, uint64(s.Replicas[0].ReplicaID)); err == nil {
 			n.log.Info("leader transfer requested", "shard", shardID, "to_broker", s.Replicas[0].BrokerID)
 		}
