@@ -17,9 +17,9 @@ import (
 // dragonboat-soft-settings.json in the process's working directory at
 // package initialisation; the values end up in these package variables,
 // read each time a replica starts. Setting them here, before StartNode
-// starts any replica, is the only way to change them from code. The
-// linknames fail the build, rather than silently doing nothing, if a
-// dragonboat upgrade renames them.
+// starts any replica, is the only way to change them from code. A
+// linkname to a variable dragonboat no longer has would still build and
+// do nothing, so TestReplicaQueuesReachDragonboat measures the effect.
 //
 //go:linkname dragonboatReceiveQueueLen github.com/lni/dragonboat/v4.receiveQueueLen
 var dragonboatReceiveQueueLen uint64
