@@ -45,6 +45,20 @@ func (c *Cluster) Client(opts ...kgo.Opt) (*kgo.Client, error) {
 // WaitReady waits until every broker is registered (ListBrokers names
 // them all).
 func (c *Cluster) WaitReady(ctx context.Context) error {
+	var bs kadm.BrokerDetails
+	var err error
+	if c.pollAdmin(ctx, func(ctx context.Context, adm *kadm.Client) bool {
+		bs, err = adm.ListBrokers(ctx)
+		return err == nil && len(bs) == len(c.Brokers)
+	}) != nil {
+		return fmt.Errorf("cluster not ready after %v (last: %d brokers, %v); logs in %s", c.cfg.ReadyTimeout, len(bs), err, c.Dir)
+	}
+	return nil
+}
+
+// pollAdmin calls try with one admin client every PollInterval until it
+// reports done; ReadyTimeout bounds the wait.
+func (c *Cluster) pollAdmin(ctx context.Context, try func(context.Context, *kadm.Client) (done bool)) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
 	cl, err := c.Client()
@@ -53,14 +67,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	var bs kadm.BrokerDetails
-	if poll(ctx, c.cfg.PollInterval, func() bool {
-		bs, err = adm.ListBrokers(ctx)
-		return err == nil && len(bs) == len(c.Brokers)
-	}) != nil {
-		return fmt.Errorf("cluster not ready after %v (last: %d brokers, %v); logs in %s", c.cfg.ReadyTimeout, len(bs), err, c.Dir)
-	}
-	return nil
+	return poll(ctx, c.cfg.PollInterval, func() bool { return try(ctx, adm) })
 }
 
 // WaitBroker waits until b itself answers a Metadata request.
@@ -121,17 +128,9 @@ func (c *Cluster) CreateTopic(ctx context.Context, topic string, partitions int3
 // one per partition: with 1,000 partitions that made the wait itself the
 // brokers' largest load).
 func (c *Cluster) WaitLeaders(ctx context.Context, topic string, partitions int32) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
-	defer cancel()
-	cl, err := c.Client()
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	if err := poll(ctx, c.cfg.PollInterval, func() bool {
-		mctx, mcancel := context.WithTimeout(ctx, metadataTimeout)
-		defer mcancel()
+	if err := c.pollAdmin(ctx, func(ctx context.Context, adm *kadm.Client) bool {
+		mctx, cancel := context.WithTimeout(ctx, metadataTimeout)
+		defer cancel()
 		md, err := adm.Metadata(mctx, topic)
 		if err != nil {
 			return false
