@@ -24,29 +24,9 @@ func TestISRAndLeaderEpochs(t *testing.T) {
 		c.cfgs[i].isrTiming = &testISRConfig
 		c.start(i)
 	}
-	c.waitFor("bootstrap and three registrations", func() bool {
-		v := c.controllerView(0)
-		return v.bootstrapped && len(v.brokers) == 3
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := c.nodes[0].ProposeController(ctx, controller.CreateTopic{Name: "isr", TopicID: controller.TopicID{9},
+	c.waitRegistered()
+	topic := c.createTopic(0, controller.CreateTopic{Name: "isr", TopicID: controller.TopicID{9},
 		Partitions: 2, ReplicationFactor: 3, NowMs: 1})
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	} else if e := controller.ResultErr(res); e != nil {
-		t.Fatalf("create topic: %v", e)
-	}
-	var topic controller.TopicInfo
-	c.waitFor("every node to apply the topic", func() bool {
-		ok := true
-		for _, n := range c.nodes {
-			var has bool
-			n.ReadController(func(ctl *controller.Controller) { topic, has = ctl.Topic("isr") })
-			ok = ok && has
-		}
-		return ok
-	})
 	shard0 := uint64(topic.Partitions[0].Shard)
 
 	// metadata is node i's view of the topic's partitions.

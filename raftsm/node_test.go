@@ -185,8 +185,26 @@ func (c *nodeCluster) produce(shardID uint64, values ...string) int64 {
 	return -1
 }
 
-// createTopic proposes cmd through node i and waits until node i has
-// applied the topic.
+// waitRegistered waits until the cluster is bootstrapped and every node
+// of c has registered an incarnation, as node 1's controller replica sees.
+func (c *nodeCluster) waitRegistered() {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("bootstrap and %d registrations", len(c.nodes)), func() bool {
+		v := c.controllerView(0)
+		if !v.bootstrapped || len(v.brokers) != len(c.nodes) {
+			return false
+		}
+		for _, b := range v.brokers {
+			if b.Info.Incarnation == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// createTopic proposes cmd through node i and waits until every running
+// node has applied the topic.
 func (c *nodeCluster) createTopic(i int, cmd controller.CreateTopic) controller.TopicInfo {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -198,10 +216,17 @@ func (c *nodeCluster) createTopic(i int, cmd controller.CreateTopic) controller.
 		c.t.Fatalf("create topic %s: %v", cmd.Name, e)
 	}
 	var topic controller.TopicInfo
-	c.waitFor(fmt.Sprintf("node %d to apply topic %s", i+1, cmd.Name), func() bool {
-		ok := false
-		c.nodes[i].ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic(cmd.Name) })
-		return ok
+	c.waitFor("every running node to apply topic "+cmd.Name, func() bool {
+		for _, n := range c.nodes {
+			ok := n == nil
+			if n != nil {
+				n.ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic(cmd.Name) })
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
 	})
 	return topic
 }
@@ -234,18 +259,7 @@ func TestNodeClusterLifecycle(t *testing.T) {
 	for i := range c.nodes {
 		c.start(i)
 	}
-	c.waitFor("bootstrap and three registrations", func() bool {
-		v := c.controllerView(0)
-		if !v.bootstrapped || len(v.brokers) != 3 {
-			return false
-		}
-		for _, b := range v.brokers {
-			if b.Info.Incarnation == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	c.waitRegistered()
 
 	// Every data dir records the cluster it joined.
 	clusterID := c.controllerView(0).clusterID
@@ -257,21 +271,8 @@ func TestNodeClusterLifecycle(t *testing.T) {
 	}
 
 	// A topic created through the controller gets replicas on every node.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := c.nodes[1].ProposeController(ctx, controller.CreateTopic{Name: "orders", TopicID: controller.TopicID{1},
+	topic := c.createTopic(1, controller.CreateTopic{Name: "orders", TopicID: controller.TopicID{1},
 		Partitions: 3, ReplicationFactor: 3, NowMs: 1})
-	if err != nil {
-		t.Fatalf("create topic: %v", err)
-	} else if e := controller.ResultErr(res); e != nil {
-		t.Fatalf("create topic: %v", e)
-	}
-	var topic controller.TopicInfo
-	c.waitFor("node 1 to apply the topic", func() bool {
-		ok := false
-		c.nodes[0].ReadController(func(ctl *controller.Controller) { topic, ok = ctl.Topic("orders") })
-		return ok
-	})
 	var shards []uint64
 	for _, p := range topic.Partitions {
 		shards = append(shards, uint64(p.Shard))

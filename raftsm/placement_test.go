@@ -26,10 +26,7 @@ func TestNoLeaderTransferToADeadBroker(t *testing.T) {
 		}
 		c.start(i)
 	}
-	c.waitFor("bootstrap and three registrations", func() bool {
-		v := c.controllerView(0)
-		return v.bootstrapped && len(v.brokers) == 3
-	})
+	c.waitRegistered()
 	topic := c.createTopic(0, controller.CreateTopic{Name: "placed", TopicID: controller.TopicID{5},
 		Partitions: 1, ReplicationFactor: 3, NowMs: 1})
 	shard := uint64(topic.Partitions[0].Shard)

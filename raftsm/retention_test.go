@@ -17,7 +17,7 @@ func TestRetentionPassProposesOnlyWhenDue(t *testing.T) {
 	c.cfgs[0].RetentionCheckIntervalMs = 50
 	c.start(0)
 	n := c.nodes[0]
-	c.waitFor("bootstrap", func() bool { return c.controllerView(0).bootstrapped })
+	c.waitRegistered()
 
 	topic := c.createTopic(0, controller.CreateTopic{Name: "ret", TopicID: controller.TopicID{7},
 		Partitions: 1, ReplicationFactor: 1, NowMs: 1})

@@ -32,18 +32,7 @@ func TestWipedBrokersRejoinAsNewIncarnations(t *testing.T) {
 	for i := range c.nodes {
 		c.start(i)
 	}
-	c.waitFor("bootstrap and three registrations", func() bool {
-		v := c.controllerView(0)
-		if !v.bootstrapped || len(v.brokers) != 3 {
-			return false
-		}
-		for _, b := range v.brokers {
-			if b.Info.Incarnation == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	c.waitRegistered()
 	// controllerDo proposes through the controller leader, retrying
 	// through elections and joins.
 	controllerDo := func(cmd controller.Command) controller.Result {
