@@ -28,8 +28,9 @@ import (
 // AbortedTransactions is empty.
 //
 // Sizes: each partition gets at most PartitionMaxBytes and the response at
-// most MaxBytes, except that the first batch found is returned whole even
-// when larger (KIP-74), so a consumer always progresses.
+// most MaxBytes, capped at maxFetchResponseBytes, except that the first
+// batch found is returned whole even when larger (KIP-74), so a consumer
+// always progresses.
 //
 // Long poll: when fewer than MinBytes of records are available and no
 // partition has an error, the handler waits until one of the requested
@@ -50,6 +51,11 @@ const fetchSessionIDNotFound int16 = 70
 
 // maxFetchWait caps a client's MaxWaitMs.
 const maxFetchWait = 5 * time.Minute
+
+// maxFetchResponseBytes caps a client's MaxBytes, as Kafka's broker setting
+// fetch.max.bytes (same default, 55 MiB) does: the response is built in
+// memory, so a client asking for gigabytes must not get them at once.
+const maxFetchResponseBytes = 55 << 20
 
 func handleFetch(ctx context.Context, rc *requestContext, req kmsg.Request) (kmsg.Response, error) {
 	r, ok := req.(*kmsg.FetchRequest)
@@ -84,7 +90,7 @@ func handleFetch(ctx context.Context, rc *requestContext, req kmsg.Request) (kms
 // read, and whether some partition answered with an error.
 func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) (changed []<-chan struct{}, size int64, failed bool) {
 	resp.Topics = resp.Topics[:0]
-	budget := int64(r.MaxBytes)
+	budget := min(int64(r.MaxBytes), maxFetchResponseBytes)
 	for _, rt := range r.Topics {
 		out := kmsg.NewFetchResponseTopic()
 		out.Topic = rt.Topic

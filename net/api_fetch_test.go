@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tidemark/tidemark/core/partition"
 )
 
 // TestFetchRecordsNeverNull: a partition with nothing to return (an empty
@@ -37,5 +39,34 @@ func TestFetchRecordsNeverNull(t *testing.T) {
 				t.Errorf("v%d: partition %d (error %d) sent a null record set", version, p.Partition, p.ErrorCode)
 			}
 		}
+	}
+}
+
+// limitRecorder is fixedCluster noting the largest maxBytes it is asked.
+type limitRecorder struct {
+	fixedCluster
+	largest int32
+}
+
+func (c *limitRecorder) Fetch(topic string, p int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error) {
+	c.largest = max(c.largest, maxBytes)
+	return c.fixedCluster.Fetch(topic, p, offset, maxBytes)
+}
+
+// A client's MaxBytes and PartitionMaxBytes are capped at
+// maxFetchResponseBytes: no partition is read for more.
+func TestFetchResponseSizeIsCapped(t *testing.T) {
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxBytes = 1 << 30
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "topic"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 30
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	c := &limitRecorder{}
+	fetchOnce(c, req, kmsg.NewPtrFetchResponse())
+	if c.largest != maxFetchResponseBytes {
+		t.Fatalf("a partition was read for up to %d bytes, want the cap %d", c.largest, maxFetchResponseBytes)
 	}
 }

@@ -132,7 +132,7 @@ func serve(ctx context.Context, r *request) ([]byte, error) {
 // an empty tag section for flexible versions (response header v1) except for
 // ApiVersions, whose response header is always v0, then the body.
 func encodeResponse(correlationID int32, resp kmsg.Response) []byte {
-	out := make([]byte, 8, 64)
+	out := make([]byte, 8, encodedSizeHint(resp))
 	binary.BigEndian.PutUint32(out[4:], uint32(correlationID))
 	if resp.IsFlexible() && resp.Key() != apiVersionsKey {
 		out = append(out, 0)
@@ -140,4 +140,31 @@ func encodeResponse(correlationID int32, resp kmsg.Response) []byte {
 	out = resp.AppendTo(out)
 	binary.BigEndian.PutUint32(out[0:], uint32(len(out)-4))
 	return out
+}
+
+// encodedSizeHint is a frame capacity, in bytes, that the encoded response
+// should fit without growing. Only Fetch responses are large: kmsg appends
+// record batches into one slice, and growing it by repeated copies cost a
+// broker most of its CPU while serving a 48 MiB response of 6 partitions
+// (docs/benchmarks/README.md). A hint too small is still encoded correctly,
+// just with a copy more.
+func encodedSizeHint(resp kmsg.Response) int {
+	const fixedBytes = 64 // frame header and top-level fields
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return fixedBytes
+	}
+	// Per topic: name, id and array lengths; per partition: its fixed
+	// fields and arrays besides the records.
+	const topicBytes, partitionBytes, abortedBytes = 48, 64, 16
+	n := fixedBytes
+	for i := range f.Topics {
+		t := &f.Topics[i]
+		n += topicBytes + len(t.Topic)
+		for j := range t.Partitions {
+			p := &t.Partitions[j]
+			n += partitionBytes + len(p.RecordBatches) + abortedBytes*len(p.AbortedTransactions)
+		}
+	}
+	return n
 }

@@ -18,6 +18,14 @@ import (
 // franz-go default), no compression (the payload is random and would not
 // compress), records spread round-robin over the partitions, and at most
 // inFlight records handed to the client and not yet acknowledged.
+//
+// Linger is 0: a batch is sent as soon as one of the client's five produce
+// requests per broker is free, so batches grow with the load while earlier
+// requests wait for their commit. franz-go's default since v1.20 is 10 ms,
+// which holds every partition's batch for 10 ms whatever the load: with 512
+// records in flight that capped every run near 512 records per 16 ms (about
+// 31,000 records/s) and made one record's acknowledgement take 12 ms on an
+// idle single broker that commits it in 0.7 ms (docs/benchmarks/README.md).
 func producerOpts(topic string) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
@@ -25,6 +33,7 @@ func producerOpts(topic string) []kgo.Opt {
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
 		kgo.ProducerBatchMaxBytes(1 << 20),
+		kgo.ProducerLinger(0),
 	}
 }
 

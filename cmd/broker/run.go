@@ -68,7 +68,7 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	}
 	log.Info("broker settings", "node", cfg.NodeID, "kafka_listen_addr", cfg.KafkaListenAddr,
 		"default_replication_factor", cfg.DefaultReplicationFactor, "default_partitions", cfg.DefaultPartitions,
-		"auto_create_topics", cfg.AutoCreateTopics, "glibc_tunables", env("GLIBC_TUNABLES"))
+		"auto_create_topics", cfg.AutoCreateTopics, "glibc_tunables", env("GLIBC_TUNABLES"), "godebug", env("GODEBUG"))
 	kafkaCluster := raftsm.NewKafkaCluster(node, raftsm.KafkaSettings{
 		DefaultPartitions: cfg.DefaultPartitions, DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		AutoCreateTopics: cfg.AutoCreateTopics,

@@ -79,7 +79,7 @@ func (l *Log) Fetch(offset int64, maxBytes int32) FetchResult {
 		if len(out) > 0 && int64(len(out))+int64(len(b)) > int64(maxBytes) {
 			return false
 		}
-		out = append(out, b...)
+		out = appendBatch(out, b, int(maxBytes))
 		next = h.NextOffset()
 		return int64(len(out)) < int64(maxBytes)
 	})
@@ -94,6 +94,20 @@ func (l *Log) Fetch(offset int64, maxBytes int32) FetchResult {
 		res.Records = out
 	}
 	return res
+}
+
+// appendBatch appends b to out, at least doubling out's capacity when it
+// must grow, up to maxBytes (or the size needed, if larger). append grows a
+// large slice by a quarter at a time, so collecting a fetch of 8 MiB from
+// 1 KiB batches copied it about five times over and made the copy most of
+// a broker's CPU while serving consumers; doubling copies it at most twice.
+func appendBatch(out, b []byte, maxBytes int) []byte {
+	if need := len(out) + len(b); need > cap(out) {
+		grown := make([]byte, len(out), min(max(2*cap(out), need), max(need, maxBytes)))
+		copy(grown, out)
+		out = grown
+	}
+	return append(out, b...)
 }
 
 // Special ListOffsets timestamps (Kafka's ListOffsetsRequest).

@@ -9,9 +9,9 @@ import (
 )
 
 // Reexec replaces the process with the same program, arguments and
-// environment plus Tunables, unless the environment already has them. It
-// returns only if there was nothing to do (nil) or the exec failed; the
-// caller then carries on with glibc's defaults, which are slower but
+// environment plus Tunables and GoDebug, unless the environment already has
+// them. It returns only if there was nothing to do (nil) or the exec failed;
+// the caller then carries on with the defaults, which are slower but
 // correct. Call it first thing in main (or TestMain), before any goroutine
 // or file descriptor the new image would not know about.
 func Reexec() error {
