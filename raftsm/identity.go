@@ -36,6 +36,30 @@ type identity struct {
 	// when it was added by a membership change.
 	ControllerMember    string `json:"controller_member,omitempty"`
 	ControllerReplicaID uint64 `json:"controller_replica_id,omitempty"`
+	// RaftLogShards is how many pebble instances hold this data dir's Raft
+	// log (dragonboat's LogDB shards). dragonboat refuses to open a log
+	// with another count than it was created with, so a data dir keeps
+	// its own: absent means raftLogShardsLegacy.
+	RaftLogShards uint64 `json:"raft_log_shards,omitempty"`
+}
+
+// Raft log shard counts. A data dir created now gets raftLogShardsNew: one
+// WAL, so one fsync serves every partition that wrote in the same moment
+// (pebble commits concurrent synced writes together). dragonboat's default
+// of 16 fsynced up to 16 WALs for one step of 16 busy partitions
+// (docs/benchmarks/README.md). Data dirs written before the field existed
+// keep the 16 they were created with.
+const (
+	raftLogShardsLegacy = 16
+	raftLogShardsNew    = 1
+)
+
+// raftLogShards is the data dir's Raft log shard count.
+func (id identity) raftLogShards() uint64 {
+	if id.RaftLogShards == 0 {
+		return raftLogShardsLegacy
+	}
+	return id.RaftLogShards
 }
 
 // How a data dir's controller replica came to be. A data dir is created
@@ -76,7 +100,7 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 			return identity{}, false, fmt.Errorf("draw an incarnation id: %w", err)
 		}
 		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1, Peers: peers, // incarnation never 0
-			ControllerMember: controllerMemberUndecided}
+			ControllerMember: controllerMemberUndecided, RaftLogShards: raftLogShardsNew}
 		return id, true, saveIdentity(dataDir, id)
 	case err != nil:
 		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
@@ -98,6 +122,11 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 		}
 	default:
 		return identity{}, false, fmt.Errorf("%s: unknown controller_member %q", path, id.ControllerMember)
+	}
+	// dragonboat requires every step worker's shards to map to one LogDB
+	// shard, which holds when the count divides its 16 step workers.
+	if n := id.raftLogShards(); n > 16 || 16%n != 0 {
+		return identity{}, false, fmt.Errorf("%s: raft_log_shards %d is not one of 1, 2, 4, 8 or 16", path, n)
 	}
 	if id.Peers != nil && !maps.Equal(id.Peers, peers) {
 		return identity{}, false, fmt.Errorf("data dir %s belongs to a cluster with peers %s, not %s: start it with its own --peers, or use another data dir",

@@ -42,3 +42,46 @@ func TestIdentityIsCreatedOnceAndChecked(t *testing.T) {
 		t.Fatalf("garbage identity accepted: %v", err)
 	}
 }
+
+// A new data dir gets one Raft log shard; one written before the field
+// existed keeps dragonboat's 16, because dragonboat will not open a log
+// under another count; a count its step workers cannot map is refused.
+func TestIdentityRaftLogShards(t *testing.T) {
+	dir := t.TempDir()
+	peers := map[int32]string{1: "127.0.0.1:1"}
+	id, _, err := loadIdentity(dir, 1, peers)
+	if err != nil || id.raftLogShards() != raftLogShardsNew {
+		t.Fatalf("new data dir: %d Raft log shards, err %v; want %d", id.raftLogShards(), err, raftLogShardsNew)
+	}
+	legacy := `{"node_id": 1, "incarnation": 7, "peers": {"1": "127.0.0.1:1"}}`
+	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(legacy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if id, _, err = loadIdentity(dir, 1, peers); err != nil || id.raftLogShards() != raftLogShardsLegacy {
+		t.Fatalf("legacy data dir: %d Raft log shards, err %v; want %d", id.raftLogShards(), err, raftLogShardsLegacy)
+	}
+	bad := `{"node_id": 1, "incarnation": 7, "raft_log_shards": 3}`
+	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loadIdentity(dir, 1, peers); err == nil || !strings.Contains(err.Error(), "raft_log_shards 3") {
+		t.Fatalf("3 Raft log shards accepted: %v", err)
+	}
+
+	// Why the count is remembered: dragonboat refuses another one.
+	raftDir, addr := t.TempDir(), freeAddrs(t, 1)[0]
+	nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsLegacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh.Close()
+	if nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsNew); err == nil {
+		nh.Close()
+		t.Fatal("dragonboat opened a 16-shard Raft log as a 1-shard one")
+	}
+	nh, err = newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsLegacy)
+	if err != nil {
+		t.Fatalf("reopen with its own count: %v", err)
+	}
+	nh.Close()
+}

@@ -50,8 +50,8 @@ func init() {
 }
 
 // newNodeHost starts dragonboat for one broker, with its Raft log (LogDB)
-// under <dataDir>/raft.
-func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events) (*dragonboat.NodeHost, error) {
+// under <dataDir>/raft in logShards pebble instances (identity.RaftLogShards).
+func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events, logShards uint64) (*dragonboat.NodeHost, error) {
 	dir := filepath.Join(dataDir, "raft")
 	nhc := config.NodeHostConfig{
 		NodeHostDir:    dir,
@@ -62,17 +62,27 @@ func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events) (*dragonboa
 		// the tests' checks.
 		RaftEventListener:   ev,
 		SystemEventListener: ev,
-		Expert: config.ExpertConfig{
-			// The large default keeps 4 x 128 MiB memtables per LogDB shard;
-			// a broker hosting hundreds of shards wants the small profile.
-			LogDB: config.GetSmallMemLogDBConfig(),
-		},
+		Expert: config.ExpertConfig{LogDB: logDBConfig(logShards)},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start raft node host at %s (raft address %s): %w", dir, raftAddr, err)
 	}
 	return nh, nil
+}
+
+// logDBConfig sizes the Raft log's pebble instances. dragonboat's default
+// keeps up to 4 x 128 MiB of memtables per shard, its small profile 4 x
+// 16 MiB (1 GiB over its 16 shards). One shard gets 4 x 64 MiB: larger
+// memtables mean fewer flushes of a log that is written once and deleted
+// soon after.
+func logDBConfig(shards uint64) config.LogDBConfig {
+	c := config.GetSmallMemLogDBConfig()
+	c.Shards = shards
+	if shards == 1 {
+		c.KVWriteBufferSize = 64 << 20
+	}
+	return c
 }
 
 // shardConfig is the dragonboat configuration of one replica.
