@@ -98,7 +98,7 @@ func startBenchCluster(b *testing.B, replicas int, null bool) *benchCluster {
 			b.Fatal(err)
 		}
 		c.dbs = append(c.dbs, db)
-		nh, err := newNodeHost(dir, addrs[i], timing, &events{}, raftLogShardsNew)
+		nh, err := newNodeHost(dir, addrs[i], timing, &events{}, newRaftLayout)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func (c *testCluster) start(i int, join bool) {
 		c.t.Fatal(err)
 	}
 	c.events[i] = &events{}
-	nh, err := newNodeHost(c.dirs[i], c.addrs[i], c.timing, c.events[i], raftLogShardsNew)
+	nh, err := newNodeHost(c.dirs[i], c.addrs[i], c.timing, c.events[i], newRaftLayout)
 	if err != nil {
 		c.t.Fatal(err)
 	}

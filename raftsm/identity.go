@@ -36,30 +36,53 @@ type identity struct {
 	// when it was added by a membership change.
 	ControllerMember    string `json:"controller_member,omitempty"`
 	ControllerReplicaID uint64 `json:"controller_replica_id,omitempty"`
-	// RaftLogShards is how many pebble instances hold this data dir's Raft
-	// log (dragonboat's LogDB shards). dragonboat refuses to open a log
-	// with another count than it was created with, so a data dir keeps
-	// its own: absent means raftLogShardsLegacy.
-	RaftLogShards uint64 `json:"raft_log_shards,omitempty"`
+	// RaftLogShards and RaftStepWorkers are how this data dir's Raft log
+	// is laid out: how many pebble instances hold it (dragonboat's LogDB
+	// shards) and how many step workers write it (each worker owns one
+	// context of the log). dragonboat refuses to open a log with other
+	// counts than it was created with, so a data dir keeps its own; absent
+	// means legacyRaftLayout.
+	RaftLogShards   uint64 `json:"raft_log_shards,omitempty"`
+	RaftStepWorkers uint64 `json:"raft_step_workers,omitempty"`
 }
 
-// Raft log shard counts. A data dir created now gets raftLogShardsNew: one
-// WAL, so one fsync serves every partition that wrote in the same moment
-// (pebble commits concurrent synced writes together). dragonboat's default
-// of 16 fsynced up to 16 WALs for one step of 16 busy partitions
-// (docs/benchmarks/README.md). Data dirs written before the field existed
-// keep the 16 they were created with.
-const (
-	raftLogShardsLegacy = 16
-	raftLogShardsNew    = 1
+// raftLayout is the shape of dragonboat's Raft log and step engine.
+type raftLayout struct {
+	logShards   uint64 // pebble instances (LogDB shards)
+	stepWorkers uint64 // goroutines stepping Raft shards (ExecShards)
+}
+
+// newRaftLayout is what a data dir created now gets: one WAL, so one
+// fsync serves every partition that wrote in the same moment (pebble
+// commits concurrent synced writes together), and 4 step workers, so one
+// worker's round carries the writes and messages of a quarter of the
+// shards at once. dragonboat's default of 16 and 16 fsynced up to 16 WALs
+// for one step of 16 busy partitions and split their messages 16 ways;
+// on 2 cores more workers add no parallelism (docs/benchmarks/README.md).
+var (
+	newRaftLayout    = raftLayout{logShards: 1, stepWorkers: 4}
+	legacyRaftLayout = raftLayout{logShards: 16, stepWorkers: 16}
 )
 
-// raftLogShards is the data dir's Raft log shard count.
-func (id identity) raftLogShards() uint64 {
-	if id.RaftLogShards == 0 {
-		return raftLogShardsLegacy
+// raftLayout is the data dir's layout.
+func (id identity) raftLayout() raftLayout {
+	if id.RaftLogShards == 0 && id.RaftStepWorkers == 0 {
+		return legacyRaftLayout
 	}
-	return id.RaftLogShards
+	return raftLayout{logShards: id.RaftLogShards, stepWorkers: id.RaftStepWorkers}
+}
+
+// check reports a layout dragonboat cannot run: it maps a shard to its
+// log shard by (shardID mod logShards) mod stepWorkers and panics when one
+// worker's shards map to several, which cannot happen when one count
+// divides the other. Powers of two up to 16 all do.
+func (l raftLayout) check() error {
+	for _, n := range []uint64{l.logShards, l.stepWorkers} {
+		if n == 0 || n > 16 || n&(n-1) != 0 {
+			return fmt.Errorf("raft_log_shards %d and raft_step_workers %d: each must be 1, 2, 4, 8 or 16", l.logShards, l.stepWorkers)
+		}
+	}
+	return nil
 }
 
 // How a data dir's controller replica came to be. A data dir is created
@@ -100,7 +123,8 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 			return identity{}, false, fmt.Errorf("draw an incarnation id: %w", err)
 		}
 		id = identity{NodeID: nodeID, Incarnation: binary.BigEndian.Uint64(r[:]) | 1, Peers: peers, // incarnation never 0
-			ControllerMember: controllerMemberUndecided, RaftLogShards: raftLogShardsNew}
+			ControllerMember: controllerMemberUndecided,
+			RaftLogShards:    newRaftLayout.logShards, RaftStepWorkers: newRaftLayout.stepWorkers}
 		return id, true, saveIdentity(dataDir, id)
 	case err != nil:
 		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
@@ -123,10 +147,8 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 	default:
 		return identity{}, false, fmt.Errorf("%s: unknown controller_member %q", path, id.ControllerMember)
 	}
-	// dragonboat requires every step worker's shards to map to one LogDB
-	// shard, which holds when the count divides its 16 step workers.
-	if n := id.raftLogShards(); n > 16 || 16%n != 0 {
-		return identity{}, false, fmt.Errorf("%s: raft_log_shards %d is not one of 1, 2, 4, 8 or 16", path, n)
+	if err := id.raftLayout().check(); err != nil {
+		return identity{}, false, fmt.Errorf("%s: %w", path, err)
 	}
 	if id.Peers != nil && !maps.Equal(id.Peers, peers) {
 		return identity{}, false, fmt.Errorf("data dir %s belongs to a cluster with peers %s, not %s: start it with its own --peers, or use another data dir",

@@ -43,45 +43,52 @@ func TestIdentityIsCreatedOnceAndChecked(t *testing.T) {
 	}
 }
 
-// A new data dir gets one Raft log shard; one written before the field
-// existed keeps dragonboat's 16, because dragonboat will not open a log
-// under another count; a count its step workers cannot map is refused.
-func TestIdentityRaftLogShards(t *testing.T) {
+// A new data dir gets newRaftLayout; one written before the fields existed
+// keeps dragonboat's defaults, because dragonboat will not open a log under
+// other counts; counts dragonboat cannot map are refused.
+func TestIdentityRaftLayout(t *testing.T) {
 	dir := t.TempDir()
 	peers := map[int32]string{1: "127.0.0.1:1"}
 	id, _, err := loadIdentity(dir, 1, peers)
-	if err != nil || id.raftLogShards() != raftLogShardsNew {
-		t.Fatalf("new data dir: %d Raft log shards, err %v; want %d", id.raftLogShards(), err, raftLogShardsNew)
+	if err != nil || id.raftLayout() != newRaftLayout {
+		t.Fatalf("new data dir: layout %+v, err %v; want %+v", id.raftLayout(), err, newRaftLayout)
 	}
 	legacy := `{"node_id": 1, "incarnation": 7, "peers": {"1": "127.0.0.1:1"}}`
 	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(legacy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if id, _, err = loadIdentity(dir, 1, peers); err != nil || id.raftLogShards() != raftLogShardsLegacy {
-		t.Fatalf("legacy data dir: %d Raft log shards, err %v; want %d", id.raftLogShards(), err, raftLogShardsLegacy)
+	if id, _, err = loadIdentity(dir, 1, peers); err != nil || id.raftLayout() != legacyRaftLayout {
+		t.Fatalf("legacy data dir: layout %+v, err %v; want %+v", id.raftLayout(), err, legacyRaftLayout)
 	}
-	bad := `{"node_id": 1, "incarnation": 7, "raft_log_shards": 3}`
-	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := loadIdentity(dir, 1, peers); err == nil || !strings.Contains(err.Error(), "raft_log_shards 3") {
-		t.Fatalf("3 Raft log shards accepted: %v", err)
+	for _, bad := range []string{
+		`{"node_id": 1, "incarnation": 7, "raft_log_shards": 3, "raft_step_workers": 4}`,
+		`{"node_id": 1, "incarnation": 7, "raft_log_shards": 1}`,
+		`{"node_id": 1, "incarnation": 7, "raft_log_shards": 1, "raft_step_workers": 32}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadIdentity(dir, 1, peers); err == nil || !strings.Contains(err.Error(), "must be 1, 2, 4, 8 or 16") {
+			t.Fatalf("%s accepted: %v", bad, err)
+		}
 	}
 
-	// Why the count is remembered: dragonboat refuses another one.
+	// Why the layout is remembered: dragonboat refuses another one.
 	raftDir, addr := t.TempDir(), freeAddrs(t, 1)[0]
-	nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsLegacy)
+	nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, legacyRaftLayout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nh.Close()
-	if nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsNew); err == nil {
-		nh.Close()
-		t.Fatal("dragonboat opened a 16-shard Raft log as a 1-shard one")
+	for _, other := range []raftLayout{newRaftLayout, {logShards: 16, stepWorkers: 4}, {logShards: 1, stepWorkers: 16}} {
+		if nh, err := newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, other); err == nil {
+			nh.Close()
+			t.Fatalf("dragonboat opened a Raft log of layout %+v as %+v", legacyRaftLayout, other)
+		}
 	}
-	nh, err = newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, raftLogShardsLegacy)
+	nh, err = newNodeHost(raftDir, addr, DefaultRaftTiming(), &events{}, legacyRaftLayout)
 	if err != nil {
-		t.Fatalf("reopen with its own count: %v", err)
+		t.Fatalf("reopen with its own layout: %v", err)
 	}
 	nh.Close()
 }

@@ -50,8 +50,8 @@ func init() {
 }
 
 // newNodeHost starts dragonboat for one broker, with its Raft log (LogDB)
-// under <dataDir>/raft in logShards pebble instances (identity.RaftLogShards).
-func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events, logShards uint64) (*dragonboat.NodeHost, error) {
+// under <dataDir>/raft, laid out as the data dir's identity says.
+func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events, layout raftLayout) (*dragonboat.NodeHost, error) {
 	dir := filepath.Join(dataDir, "raft")
 	nhc := config.NodeHostConfig{
 		NodeHostDir:    dir,
@@ -62,7 +62,7 @@ func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events, logShards u
 		// the tests' checks.
 		RaftEventListener:   ev,
 		SystemEventListener: ev,
-		Expert: config.ExpertConfig{LogDB: logDBConfig(logShards)},
+		Expert:              config.ExpertConfig{LogDB: logDBConfig(layout.logShards), Engine: engineConfig(layout.stepWorkers)},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
@@ -82,6 +82,13 @@ func logDBConfig(shards uint64) config.LogDBConfig {
 	if shards == 1 {
 		c.KVWriteBufferSize = 64 << 20
 	}
+	return c
+}
+
+// engineConfig is dragonboat's default engine with stepWorkers step workers.
+func engineConfig(stepWorkers uint64) config.EngineConfig {
+	c := config.GetDefaultEngineConfig()
+	c.ExecShards = stepWorkers
 	return c
 }
 

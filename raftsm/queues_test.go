@@ -19,7 +19,7 @@ func TestReplicaQueuesReachDragonboat(t *testing.T) {
 	}()
 	addr := freeAddrs(t, 1)[0]
 	timing := DefaultRaftTiming()
-	nh, err := newNodeHost(t.TempDir(), addr, timing, &events{}, raftLogShardsNew)
+	nh, err := newNodeHost(t.TempDir(), addr, timing, &events{}, newRaftLayout)
 	if err != nil {
 		t.Fatal(err)
 	}
