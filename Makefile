@@ -24,9 +24,12 @@ build:
 # first installs the Kafka clients the interop tests run when they are
 # missing (kcat, python3-kafka, python3-confluent-kafka with apt-get;
 # kafkajs with npm ci); it prints one line per install and nothing else.
+# -count=1: the interop and nemesis tests build bin/broker in a subprocess,
+# which go test's result cache cannot see, so a cached pass could belong
+# to an older broker.
 test: lint
 	./interop/install-deps.sh
-	$(GO) test -tags $(TEST_TAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(GO) test -count=1 -tags $(TEST_TAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # One broker on the embedded defaults: node 1, a single-node cluster (RF 1),
 # data in ./data, Raft on 127.0.0.1:9093, Kafka address 127.0.0.1:9092 (the

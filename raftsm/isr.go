@@ -254,6 +254,7 @@ func (n *Node) progressRound(t *isrTracker) {
 	}
 	ids := slices.Sorted(maps.Keys(peers))
 	answers := make([][]replicaProgress, len(ids))
+	reached := make([]bool, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Add(1)
@@ -270,7 +271,7 @@ func (n *Node) progressRound(t *isrTracker) {
 				n.log.Debug("replica progress answer", "broker", id, "answered_as", a.BrokerID, "err", err)
 				return
 			}
-			answers[i] = a.Replicas
+			answers[i], reached[i] = a.Replicas, true
 		}()
 	}
 	obs := n.localProgress()
@@ -279,4 +280,60 @@ func (n *Node) progressRound(t *isrTracker) {
 		obs = append(obs, a...)
 	}
 	t.record(time.Now().UnixMilli(), obs)
+	unreached := map[int32]bool{}
+	for i, id := range ids {
+		if !reached[i] {
+			unreached[id] = true
+		}
+	}
+	n.wakeReplicasLedFrom(unreached)
+}
+
+// wakeTimeout bounds the read index that wakes a quiesced replica; its
+// answer does not matter.
+const wakeTimeout = 2 * time.Second
+
+// wakeReplicasLedFrom ends the quiesce of every local partition replica
+// whose leader is on one of the brokers in down, so that it counts
+// election timeouts again and a new leader is elected if the old one is
+// gone. A quiesced follower neither ticks nor expects heartbeats: without
+// this, a partition whose leader died while it was idle would keep that
+// dead leader until its next write, which never comes (clients send their
+// writes to the dead leader). A read index is local activity, which is
+// what dragonboat wakes on; on a replica that was not quiesced it costs one
+// message to the leader.
+func (n *Node) wakeReplicasLedFrom(down map[int32]bool) {
+	if len(down) == 0 {
+		return
+	}
+	type replica struct {
+		shard   uint64
+		members []controller.Replica // replaced whole by the loop, never changed in place
+	}
+	var local []replica
+	n.mu.Lock()
+	for shard, r := range n.replicas {
+		if r.info.Kind == controller.ShardPartition {
+			local = append(local, replica{shard, r.info.Replicas})
+		}
+	}
+	n.mu.Unlock()
+	for _, r := range local {
+		leader, _, valid, err := n.nh.GetLeaderID(r.shard)
+		if err != nil || !valid {
+			continue // no leader to have lost: any message it gets wakes it
+		}
+		i := slices.IndexFunc(r.members, func(m controller.Replica) bool { return uint64(m.ReplicaID) == leader })
+		if i < 0 || !down[r.members[i].BrokerID] {
+			continue
+		}
+		rs, err := n.nh.ReadIndex(r.shard, wakeTimeout)
+		if err != nil {
+			continue
+		}
+		go func() { // dragonboat completes every request state; only then may it be reused
+			<-rs.ResultC()
+			rs.Release()
+		}()
+	}
 }

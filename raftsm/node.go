@@ -654,7 +654,16 @@ func (n *Node) startReplica(s controller.ShardInfo, replicaID uint64, addrs map[
 	default:
 		panic(fmt.Sprintf("invariant violated: shard kinds known: shard %d has kind %d", s.ID, s.Kind))
 	}
-	if err := n.nh.StartOnDiskReplica(initial, join, create, shardConfig(shardID, replicaID, n.cfg.Timing)); err != nil {
+	cfg := shardConfig(shardID, replicaID, n.cfg.Timing)
+	// An idle partition stops ticking and heartbeating (dragonboat's
+	// quiesce, after 20 election timeouts without traffic): at 1,000
+	// partitions the heartbeats alone kept 3 brokers' 2 cores busy. A
+	// quiesced follower no longer notices its leader's death, so the ISR
+	// tracker wakes the replicas led from a broker it cannot reach
+	// (wakeReplicasLedFrom). The controller and group shards are few and
+	// keep heartbeating.
+	cfg.Quiesce = s.Kind == controller.ShardPartition
+	if err := n.nh.StartOnDiskReplica(initial, join, create, cfg); err != nil {
 		if !errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 			n.log.Error("start replica", "shard", shardID, "replica", replicaID, "err", err)
 			return

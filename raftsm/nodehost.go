@@ -29,16 +29,17 @@ type RaftTiming struct {
 }
 
 // DefaultRaftTiming suits brokers on one host or one LAN: elections after
-// about 500 ms of silence, heartbeats every 40 ms. A shorter election
+// about 500 ms of silence, heartbeats every 50 ms. A shorter election
 // timeout (100 ms was tried) causes spurious elections when several brokers
 // share two busy cores; 500 ms keeps failover well inside Kafka clients'
-// retry budgets. The tick is 20 ms rather than 10: every shard of a broker
-// (the controller and 16 group shards besides its partitions) is ticked
-// even when idle, and three idle brokers used about 15% less CPU
-// (docs/benchmarks/README.md). dragonboat wants ElectionRTT at least ten
+// retry budgets. The tick is 50 ms: dragonboat ticks every replica of a
+// broker once per tick even when it is idle and quiesced, and at 1,000
+// partitions the ticks of three brokers alone took most of two cores
+// (20 ms ticks: 13.9 s of CPU per 10 s, 50 ms: 8.0 s;
+// docs/benchmarks/README.md). dragonboat wants ElectionRTT at least ten
 // times HeartbeatRTT (it warns otherwise).
 func DefaultRaftTiming() RaftTiming {
-	return RaftTiming{RTTMs: 20, ElectionRTT: 25, HeartbeatRTT: 2, SnapshotEntries: 10000, CompactionOverheadEntries: 5000}
+	return RaftTiming{RTTMs: 50, ElectionRTT: 10, HeartbeatRTT: 1, SnapshotEntries: 10000, CompactionOverheadEntries: 5000}
 }
 
 func init() {
