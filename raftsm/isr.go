@@ -286,26 +286,28 @@ func (n *Node) progressRound(t *isrTracker) {
 			unreached[id] = true
 		}
 	}
-	n.wakeReplicasLedFrom(unreached)
+	n.wakeReplicas(unreached)
 }
 
 // wakeTimeout bounds the read index that wakes a quiesced replica; its
 // answer does not matter.
 const wakeTimeout = 2 * time.Second
 
-// wakeReplicasLedFrom ends the quiesce of every local partition replica
-// whose leader is on one of the brokers in down, so that it counts
-// election timeouts again and a new leader is elected if the old one is
-// gone. A quiesced follower neither ticks nor expects heartbeats: without
-// this, a partition whose leader died while it was idle would keep that
-// dead leader until its next write, which never comes (clients send their
-// writes to the dead leader). A read index is local activity, which is
-// what dragonboat wakes on; on a replica that was not quiesced it costs one
-// message to the leader.
-func (n *Node) wakeReplicasLedFrom(down map[int32]bool) {
-	if len(down) == 0 {
-		return
-	}
+// wakeReplicas ends the quiesce of every local partition replica that
+// knows no leader, or has a member on one of the brokers in down, so that
+// it counts election timeouts again: a follower campaigns if no leader
+// answers, and a leader checks that a quorum still hears it (CheckQuorum)
+// and steps down if not. A quiesced replica does neither, and a replica
+// that hears nothing for 20 election timeouts quiesces even without a
+// leader. Without this, a partition whose leader died while it was idle
+// would keep that dead leader until its next write, which never comes
+// (clients send their writes to the dead leader); a leader cut off from
+// its followers while idle would go on serving stale reads; and a
+// partition whose replicas all quiesced during a failed election (seen
+// while 1,000 partitions were created at once) would never elect. A read
+// index is local activity, which is what dragonboat wakes on; on a replica
+// that was not quiesced it costs at most one message to the leader.
+func (n *Node) wakeReplicas(down map[int32]bool) {
 	type replica struct {
 		shard   uint64
 		members []controller.Replica // replaced whole by the loop, never changed in place
@@ -319,12 +321,11 @@ func (n *Node) wakeReplicasLedFrom(down map[int32]bool) {
 	}
 	n.mu.Unlock()
 	for _, r := range local {
-		leader, _, valid, err := n.nh.GetLeaderID(r.shard)
-		if err != nil || !valid {
-			continue // no leader to have lost: any message it gets wakes it
+		_, _, valid, err := n.nh.GetLeaderID(r.shard)
+		if err != nil {
+			continue // not running here (any more)
 		}
-		i := slices.IndexFunc(r.members, func(m controller.Replica) bool { return uint64(m.ReplicaID) == leader })
-		if i < 0 || !down[r.members[i].BrokerID] {
+		if valid && !slices.ContainsFunc(r.members, func(m controller.Replica) bool { return down[m.BrokerID] }) {
 			continue
 		}
 		rs, err := n.nh.ReadIndex(r.shard, wakeTimeout)

@@ -660,7 +660,7 @@ func (n *Node) startReplica(s controller.ShardInfo, replicaID uint64, addrs map[
 	// partitions the heartbeats alone kept 3 brokers' 2 cores busy. A
 	// quiesced follower no longer notices its leader's death, so the ISR
 	// tracker wakes the replicas led from a broker it cannot reach
-	// (wakeReplicasLedFrom). The controller and group shards are few and
+	// (wakeReplicas). The controller and group shards are few and
 	// keep heartbeating.
 	cfg.Quiesce = s.Kind == controller.ShardPartition
 	if err := n.nh.StartOnDiskReplica(initial, join, create, cfg); err != nil {

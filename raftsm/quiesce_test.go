@@ -12,7 +12,7 @@ import (
 // still elects a new leader when its leader's broker stops. Its quiesced
 // followers count no election timeouts and expect no heartbeats; the ISR
 // tracker wakes them once it cannot reach the leader's broker. Without
-// wakeReplicasLedFrom this test fails: the followers keep the dead leader.
+// wakeReplicas this test fails: the followers keep the dead leader.
 func TestIdlePartitionElectsAfterItsLeaderDies(t *testing.T) {
 	c := newNodeCluster(t, 3)
 	for i := range c.cfgs {
