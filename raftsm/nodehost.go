@@ -34,8 +34,8 @@ type RaftTiming struct {
 // share two busy cores; 500 ms keeps failover well inside Kafka clients'
 // retry budgets. The tick is 50 ms: dragonboat ticks every replica of a
 // broker once per tick even when it is idle and quiesced, and at 1,000
-// partitions the ticks of three brokers alone took most of two cores
-// (20 ms ticks: 13.9 s of CPU per 10 s, 50 ms: 8.0 s;
+// partitions (idle, quiesced) the ticks of three brokers alone took most
+// of two cores (20 ms ticks: 13.9 s of CPU per 10 s, 50 ms: 8.0 s;
 // docs/benchmarks/README.md). dragonboat wants ElectionRTT at least ten
 // times HeartbeatRTT (it warns otherwise).
 func DefaultRaftTiming() RaftTiming {
