@@ -64,8 +64,8 @@ var (
 	legacyRaftLayout = raftLayout{logShards: 16, stepWorkers: 16}
 )
 
-// raftLayout is the data dir's layout.
-func (id identity) raftLayout() raftLayout {
+// layout is the data dir's Raft log layout.
+func (id identity) layout() raftLayout {
 	if id.RaftLogShards == 0 && id.RaftStepWorkers == 0 {
 		return legacyRaftLayout
 	}
@@ -147,7 +147,7 @@ func loadIdentity(dataDir string, nodeID int32, peers map[int32]string) (id iden
 	default:
 		return identity{}, false, fmt.Errorf("%s: unknown controller_member %q", path, id.ControllerMember)
 	}
-	if err := id.raftLayout().check(); err != nil {
+	if err := id.layout().check(); err != nil {
 		return identity{}, false, fmt.Errorf("%s: %w", path, err)
 	}
 	if id.Peers != nil && !maps.Equal(id.Peers, peers) {

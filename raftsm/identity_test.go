@@ -50,15 +50,15 @@ func TestIdentityRaftLayout(t *testing.T) {
 	dir := t.TempDir()
 	peers := map[int32]string{1: "127.0.0.1:1"}
 	id, _, err := loadIdentity(dir, 1, peers)
-	if err != nil || id.raftLayout() != newRaftLayout {
-		t.Fatalf("new data dir: layout %+v, err %v; want %+v", id.raftLayout(), err, newRaftLayout)
+	if err != nil || id.layout() != newRaftLayout {
+		t.Fatalf("new data dir: layout %+v, err %v; want %+v", id.layout(), err, newRaftLayout)
 	}
 	legacy := `{"node_id": 1, "incarnation": 7, "peers": {"1": "127.0.0.1:1"}}`
 	if err := os.WriteFile(filepath.Join(dir, identityFile), []byte(legacy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if id, _, err = loadIdentity(dir, 1, peers); err != nil || id.raftLayout() != legacyRaftLayout {
-		t.Fatalf("legacy data dir: layout %+v, err %v; want %+v", id.raftLayout(), err, legacyRaftLayout)
+	if id, _, err = loadIdentity(dir, 1, peers); err != nil || id.layout() != legacyRaftLayout {
+		t.Fatalf("legacy data dir: layout %+v, err %v; want %+v", id.layout(), err, legacyRaftLayout)
 	}
 	for _, bad := range []string{
 		`{"node_id": 1, "incarnation": 7, "raft_log_shards": 3, "raft_step_workers": 4}`,

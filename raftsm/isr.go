@@ -306,7 +306,10 @@ const wakeTimeout = 2 * time.Second
 // partition whose replicas all quiesced during a failed election (seen
 // while 1,000 partitions were created at once) would never elect. A read
 // index is local activity, which is what dragonboat wakes on; on a replica
-// that was not quiesced it costs at most one message to the leader.
+// that was not quiesced it costs at most one message to the leader. While a
+// member stays out of reach, its partitions are woken every round and so
+// do not quiesce; each has at most two read indexes in flight (one per
+// round, each waiting up to wakeTimeout).
 func (n *Node) wakeReplicas(down map[int32]bool) {
 	type replica struct {
 		shard   uint64

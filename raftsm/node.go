@@ -223,7 +223,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	}
 	n.ev = &events{onLeader: n.onLeader}
 	sizeReplicaQueues()
-	if n.nh, err = newNodeHost(cfg.DataDir, cfg.RaftAddr, cfg.Timing, n.ev, id.raftLayout()); err != nil {
+	if n.nh, err = newNodeHost(cfg.DataDir, cfg.RaftAddr, cfg.Timing, n.ev, id.layout()); err != nil {
 		n.db.close()
 		return nil, err
 	}
