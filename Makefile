@@ -32,8 +32,8 @@ test: lint
 	$(GO) test -count=1 -tags $(TEST_TAGS) -timeout $(TEST_TIMEOUT) $(PKGS)
 
 # One broker on the embedded defaults: node 1, a single-node cluster (RF 1),
-# data in ./data, Raft on 127.0.0.1:9093, Kafka address 127.0.0.1:9092 (the
-# Kafka protocol is not served yet). Extra flags: make run ARGS='--log-level debug'.
+# data in ./data, Raft on 127.0.0.1:9093, Kafka on 127.0.0.1:9092. Extra
+# flags: make run ARGS='--log-level debug'.
 # Ctrl-C stops it cleanly. run and cluster build only the broker, so work in
 # progress elsewhere in the tree does not stop them.
 run:

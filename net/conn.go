@@ -1,6 +1,7 @@
 package net
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -92,7 +93,13 @@ func (c *conn) closeFor(reason string) {
 	c.s.log.Warn("kafka connection closed", "remote", c.remote, "reason", reason)
 }
 
+// connReadBufferBytes buffers a connection's reads, so that a request's
+// size and a small frame (and the next pipelined request) come in one read
+// system call. Frames larger than the buffer are read straight into place.
+const connReadBufferBytes = 64 << 10
+
 func (c *conn) readLoop() {
+	rd := bufio.NewReaderSize(c.nc, connReadBufferBytes)
 	var sizeBuf [4]byte
 	// early holds the serial requests released by markSubmitted whose
 	// handlers have not returned; all of one API (key earlyKey).
@@ -104,7 +111,7 @@ func (c *conn) readLoop() {
 		case <-c.ctx.Done():
 			return
 		}
-		if _, err := io.ReadFull(c.nc, sizeBuf[:]); err != nil {
+		if _, err := io.ReadFull(rd, sizeBuf[:]); err != nil {
 			if !errors.Is(err, io.EOF) {
 				c.closeFor(fmt.Sprintf("read request size: %v", err))
 			}
@@ -120,7 +127,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		frame := make([]byte, size)
-		if _, err := io.ReadFull(c.nc, frame); err != nil {
+		if _, err := io.ReadFull(rd, frame); err != nil {
 			c.closeFor(fmt.Sprintf("read request frame of %d bytes: %v", size, err))
 			return
 		}

@@ -19,16 +19,22 @@ import (
 type pebbleStore struct {
 	shardID uint64
 	r       pebble.Reader
-	w       pebble.Writer
+	w       *pebble.Batch
 }
 
 var _ partition.Store = (*pebbleStore)(nil)
 
-func (s *pebbleStore) Append(baseOffset int64, batch []byte) error {
+func (s *pebbleStore) Append(baseOffset int64, prefix, rest []byte) error {
 	if s.w == nil {
 		panic("invariant violated: partition store written outside an update")
 	}
-	return s.w.Set(batchKey(s.shardID, baseOffset), batch, nil)
+	// Copy both parts straight into the batch's buffer: the one copy of
+	// the record batch on this path.
+	key := batchKey(s.shardID, baseOffset)
+	op := s.w.SetDeferred(len(key), len(prefix)+len(rest))
+	copy(op.Key, key)
+	copy(op.Value[copy(op.Value, prefix):], rest)
+	return op.Finish()
 }
 
 func (s *pebbleStore) DeleteBefore(offset int64) error {

@@ -49,8 +49,9 @@ func TestPebbleStoreMatchesMemStore(t *testing.T) {
 			case 0:
 				next += int64(rapid.IntRange(1, 5).Draw(t, "gap"))
 				v := []byte(fmt.Sprintf("batch-%d", next))
-				_ = mem.Append(next, v)
-				if err := ps.Append(next, v); err != nil {
+				cut := rapid.IntRange(0, len(v)).Draw(t, "cut") // where Append's prefix ends
+				_ = mem.Append(next, v, nil)
+				if err := ps.Append(next, v[:cut], v[cut:]); err != nil {
 					t.Fatal(err)
 				}
 			case 1:

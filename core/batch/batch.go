@@ -374,6 +374,23 @@ func SetBaseOffset(b []byte, offset int64) {
 	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(offset))
 }
 
+// AssignedPrefixSize is the length of the batch's leading fields the log
+// assigns on append: base offset, batch length and partition leader epoch.
+// They lie before the CRC, so rewriting them keeps it valid.
+const AssignedPrefixSize = offPartitionLeaderEpoch + 4
+
+// AssignedPrefix is b's first AssignedPrefixSize bytes with the base offset
+// and partition leader epoch replaced: the batch as stored is the prefix
+// followed by b[AssignedPrefixSize:]. b itself is not written.
+func AssignedPrefix(b []byte, baseOffset int64, epoch int32) [AssignedPrefixSize]byte {
+	core.Assert(len(b) >= HeaderSize, "batch header present", "AssignedPrefix of %d bytes", len(b))
+	var p [AssignedPrefixSize]byte
+	copy(p[:], b)
+	binary.BigEndian.PutUint64(p[offBaseOffset:], uint64(baseOffset))
+	binary.BigEndian.PutUint32(p[offPartitionLeaderEpoch:], uint32(epoch))
+	return p
+}
+
 // SetPartitionLeaderEpoch writes the partition leader epoch into b. The
 // field lies outside the CRC, which stays valid.
 func SetPartitionLeaderEpoch(b []byte, epoch int32) {

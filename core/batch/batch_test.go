@@ -276,6 +276,26 @@ func TestSetFieldsKeepCRC(t *testing.T) {
 	}
 }
 
+// TestAssignedPrefixIsSetFields checks that the prefix followed by the rest
+// is the batch with its offset and epoch set, and that b is not written.
+func TestAssignedPrefixIsSetFields(t *testing.T) {
+	b := Build(simple(3))
+	orig := append([]byte(nil), b...)
+	p := AssignedPrefix(b, 1<<40, 99)
+	want := append([]byte(nil), b...)
+	SetBaseOffset(want, 1<<40)
+	SetPartitionLeaderEpoch(want, 99)
+	if got := append(p[:], b[len(p):]...); !bytes.Equal(got, want) {
+		t.Fatalf("prefix+rest = %x, want %x", got, want)
+	}
+	if !bytes.Equal(b, orig) {
+		t.Fatal("AssignedPrefix wrote into its input")
+	}
+	if AssignedPrefixSize > crcStart {
+		t.Fatalf("the assigned prefix (%d bytes) reaches into the CRC-covered bytes at %d", AssignedPrefixSize, crcStart)
+	}
+}
+
 func TestSplitAndSingle(t *testing.T) {
 	a, b := Build(simple(1)), Build(simple(2))
 	two := append(append([]byte(nil), a...), b...)

@@ -359,7 +359,7 @@ func TestCheckStoreCatchesMismatch(t *testing.T) {
 	// A valid batch appended behind the Log's back: a mismatch.
 	extra := batch.Build(batch.BuildSpec{Records: []batch.Record{{Value: []byte("z")}}})
 	batch.SetBaseOffset(extra, l.Offsets().LogEndOffset)
-	if err := s.Append(l.Offsets().LogEndOffset, extra); err != nil {
+	if err := s.Append(l.Offsets().LogEndOffset, extra, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.CheckStore(); !errors.Is(err, errStoreMismatch) {

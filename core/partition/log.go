@@ -207,18 +207,18 @@ func (l *Log) applyProduce(c Produce) (Result, error) {
 	oldLogEnd := l.logEndOffset
 	base := oldLogEnd
 	// c.Records may alias the runtime's Raft entry: never write into it.
-	stored := slices.Clone(b)
-	batch.SetBaseOffset(stored, base)
-	batch.SetPartitionLeaderEpoch(stored, c.LeaderEpoch)
-	if err := l.store.Append(base, stored); err != nil {
+	// The store copies the assigned prefix and the rest into place, so the
+	// batch is copied once, by the store.
+	prefix := batch.AssignedPrefix(b, base, c.LeaderEpoch)
+	if err := l.store.Append(base, prefix[:], b[len(prefix):]); err != nil {
 		return nil, fmt.Errorf("partition: append batch at offset %d: %w", base, err)
 	}
 
 	l.logEndOffset = base + count
 	l.highWatermark = l.logEndOffset
-	l.storedBytes += int64(len(stored))
+	l.storedBytes += int64(len(b))
 	l.batchCount++
-	l.chainHash = chainAppend(l.chainHash, base, c.LeaderEpoch, h.CRC, len(stored))
+	l.chainHash = chainAppend(l.chainHash, base, c.LeaderEpoch, h.CRC, len(b))
 	if h.Idempotent() {
 		l.recordProducer(h, base, c.NowMs)
 	}

@@ -15,13 +15,13 @@ type MemStore struct {
 var _ Store = (*MemStore)(nil)
 
 // Append implements Store.
-func (m *MemStore) Append(baseOffset int64, batch []byte) error {
+func (m *MemStore) Append(baseOffset int64, prefix, rest []byte) error {
 	if n := len(m.bases); n > 0 && baseOffset <= m.bases[n-1] {
 		panic("invariant violated: store appends increase: base offset " +
 			strconv.FormatInt(baseOffset, 10) + " after " + strconv.FormatInt(m.bases[n-1], 10))
 	}
 	m.bases = append(m.bases, baseOffset)
-	m.batches = append(m.batches, batch)
+	m.batches = append(m.batches, append(append(make([]byte, 0, len(prefix)+len(rest)), prefix...), rest...))
 	return nil
 }
 

@@ -11,7 +11,7 @@ import (
 func TestMemStoreScan(t *testing.T) {
 	s := &MemStore{}
 	for _, base := range []int64{0, 3, 4, 10} {
-		if err := s.Append(base, []byte{byte(base)}); err != nil {
+		if err := s.Append(base, []byte{byte(base)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,5 +59,23 @@ func TestMemStoreScan(t *testing.T) {
 	}
 	if got := scan(0, 10); len(got) != 0 || s.Len() != 0 {
 		t.Fatalf("after DeleteBefore(11): %v", got)
+	}
+}
+
+// TestMemStoreAppendCopies checks that a stored batch is prefix then rest,
+// copied: the caller may reuse both slices after Append returns.
+func TestMemStoreAppendCopies(t *testing.T) {
+	s := &MemStore{}
+	prefix, rest := []byte("head-"), []byte("tail")
+	if err := s.Append(7, prefix, rest); err != nil {
+		t.Fatal(err)
+	}
+	prefix[0], rest[0] = 'X', 'X'
+	var got []byte
+	if err := s.Scan(7, func(_ int64, b []byte) bool { got = b; return false }); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "head-tail" {
+		t.Fatalf("stored %q, want %q", got, "head-tail")
 	}
 }

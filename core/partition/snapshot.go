@@ -135,7 +135,7 @@ func ReadSnapshot(r io.Reader, s Store, cfg Config) (*Log, error) {
 		if _, err := seq.add(base, b); err != nil {
 			return nil, fmt.Errorf("partition snapshot: batch %d: %w", i, err)
 		}
-		if err := s.Append(base, b); err != nil {
+		if err := s.Append(base, b, nil); err != nil {
 			return nil, fmt.Errorf("partition snapshot: store batch at offset %d: %w", base, err)
 		}
 	}

@@ -7,10 +7,11 @@ package partition
 // Contract:
 //
 //   - Append is called with strictly increasing base offsets, each greater
-//     than the last offset of the previously appended batch. The batch bytes
-//     are stored as given (Log has already written the base offset and
-//     leader epoch into them) and may be retained by the Store: Log does not
-//     reuse the slice.
+//     than the last offset of the previously appended batch. The stored
+//     batch is prefix followed by rest (Log passes the header's leading
+//     fields, with the base offset and leader epoch it assigned, apart from
+//     the rest, which may alias a Raft entry). Both slices are valid only
+//     during the call: the Store copies them.
 //   - DeleteBefore(offset) removes every batch whose base offset is below
 //     offset. Log only calls it with the base offset of a stored batch or
 //     the log end offset, so whole batches are deleted.
@@ -30,7 +31,7 @@ package partition
 // Errors are I/O failures (a read that fails, a corrupted key). Log treats
 // them as fatal to the command and returns them to the runtime.
 type Store interface {
-	Append(baseOffset int64, batch []byte) error
+	Append(baseOffset int64, prefix, rest []byte) error
 	DeleteBefore(offset int64) error
 	Scan(from int64, fn func(baseOffset int64, batch []byte) (more bool)) error
 }
