@@ -72,14 +72,14 @@ func handleFetch(ctx context.Context, rc *requestContext, req kmsg.Request) (kms
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		changed, size, failed := fetchOnce(rc.cluster, r, resp)
+		changed, size, failed := fetchOnce(rc.cluster, r, resp, rc.bufs)
 		if failed || size >= int64(r.MinBytes) || len(changed) == 0 || wait == 0 {
 			return resp, nil
 		}
 		if !waitAny(ctx, timer.C, changed) {
 			// Time is up (or the connection is closing): read once more
 			// and answer whatever is there.
-			fetchOnce(rc.cluster, r, resp)
+			fetchOnce(rc.cluster, r, resp, rc.bufs)
 			return resp, nil
 		}
 	}
@@ -88,7 +88,11 @@ func handleFetch(ctx context.Context, rc *requestContext, req kmsg.Request) (kms
 // fetchOnce reads every requested partition into resp (replacing its
 // topics) and returns the partitions' change channels, the record bytes
 // read, and whether some partition answered with an error.
-func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) (changed []<-chan struct{}, size int64, failed bool) {
+//
+// Each partition is read into a buffer from bufs; the records of an earlier
+// round in resp go back to bufs first.
+func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, bufs *bufPool) (changed []<-chan struct{}, size int64, failed bool) {
+	recycleRecords(bufs, resp)
 	resp.Topics = resp.Topics[:0]
 	budget := min(int64(r.MaxBytes), maxFetchResponseBytes)
 	for _, rt := range r.Topics {
@@ -108,7 +112,11 @@ func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) 
 			if size == 0 && limit <= 0 && rp.PartitionMaxBytes > 0 {
 				limit = 1 // nothing returned yet: the first batch comes whole anyway
 			}
-			res, ch, err := cluster.Fetch(rt.Topic, rp.Partition, rp.FetchOffset, int32(max(limit, 0)))
+			buf := bufs.get(int(limit))
+			res, ch, err := cluster.Fetch(rt.Topic, rp.Partition, rp.FetchOffset, int32(max(limit, 0)), buf)
+			if err != nil || res.Records == nil {
+				bufs.put(buf) // nothing read into it is kept
+			}
 			switch {
 			case err != nil:
 				op.ErrorCode = int16(readErrorCode(err))
@@ -136,6 +144,22 @@ func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse) 
 		resp.Topics = append(resp.Topics, out)
 	}
 	return changed, size, failed
+}
+
+// recycleRecords hands the record buffers of a Fetch response to bufs and
+// empties them; any other response is left alone.
+func recycleRecords(bufs *bufPool, resp kmsg.Response) {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok || bufs == nil {
+		return
+	}
+	for i := range f.Topics {
+		for j := range f.Topics[i].Partitions {
+			p := &f.Topics[i].Partitions[j]
+			bufs.put(p.RecordBatches)
+			p.RecordBatches = []byte{}
+		}
+	}
 }
 
 // waitAny waits until one of chans is closed (true), or until expired fires

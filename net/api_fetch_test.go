@@ -26,7 +26,7 @@ func TestFetchRecordsNeverNull(t *testing.T) {
 		}
 		req.Topics = append(req.Topics, rt)
 		resp := kmsg.NewPtrFetchResponse()
-		fetchOnce(fixedCluster{}, req, resp)
+		fetchOnce(fixedCluster{}, req, resp, nil)
 		resp.Version = version
 
 		decoded := kmsg.NewPtrFetchResponse()
@@ -48,9 +48,9 @@ type limitRecorder struct {
 	largest int32
 }
 
-func (c *limitRecorder) Fetch(topic string, p int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error) {
+func (c *limitRecorder) Fetch(topic string, p int32, offset int64, maxBytes int32, buf []byte) (partition.FetchResult, <-chan struct{}, error) {
 	c.largest = max(c.largest, maxBytes)
-	return c.fixedCluster.Fetch(topic, p, offset, maxBytes)
+	return c.fixedCluster.Fetch(topic, p, offset, maxBytes, buf)
 }
 
 // A client's MaxBytes and PartitionMaxBytes are capped at
@@ -65,7 +65,7 @@ func TestFetchResponseSizeIsCapped(t *testing.T) {
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	c := &limitRecorder{}
-	fetchOnce(c, req, kmsg.NewPtrFetchResponse())
+	fetchOnce(c, req, kmsg.NewPtrFetchResponse(), nil)
 	if c.largest != maxFetchResponseBytes {
 		t.Fatalf("a partition was read for up to %d bytes, want the cap %d", c.largest, maxFetchResponseBytes)
 	}

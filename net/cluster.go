@@ -48,10 +48,13 @@ type Cluster interface {
 	// applied. The result carries core's verdict (duplicates, sequence
 	// errors, MESSAGE_TOO_LARGE against the topic's max.message.bytes).
 	Produce(ctx context.Context, topic string, partition int32, batch []byte) (partition.ProduceResult, error)
-	// Fetch reads from the partition's applied log at the leader. The
-	// channel is closed when the partition applies its next entry: a long
-	// poll waits on it and reads again.
-	Fetch(topic string, partition int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error)
+	// Fetch reads from the partition's applied log at the leader, the
+	// records appended to buf[:0] (partition.Log.FetchInto; buf may be
+	// nil). The records then belong to the caller, which reuses their
+	// memory once the response is encoded: Fetch keeps no reference to buf
+	// or to them. The channel is closed when the partition applies its next
+	// entry: a long poll waits on it and reads again.
+	Fetch(topic string, partition int32, offset int64, maxBytes int32, buf []byte) (partition.FetchResult, <-chan struct{}, error)
 	// ListOffsets answers Kafka's ListOffsets for one partition at the
 	// leader (timestamps -2 earliest, -1 latest, else by time).
 	ListOffsets(topic string, partition int32, timestampMs int64) (partition.ListOffsetsResult, error)

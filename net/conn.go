@@ -138,6 +138,7 @@ func (c *conn) readLoop() {
 		}
 		r.rc.RemoteAddr = c.remote
 		r.rc.cluster = c.s.cluster
+		r.rc.bufs = c.s.bufs
 		r.rc.log = c.s.log
 		if len(early) > 0 && (!r.api.serial || r.api.key != earlyKey) {
 			// Only a request of the same serial API may overtake an
@@ -194,6 +195,7 @@ func (c *conn) writeLoop() {
 					c.closeFor(fmt.Sprintf("write response: %v", err))
 					failed = true
 				}
+				c.s.bufs.put(p.frame)
 			}
 			if failed {
 				// Unblock the reader and cancel the other handlers; the

@@ -70,7 +70,7 @@ func (fixedCluster) Produce(_ context.Context, topic string, p int32, _ []byte) 
 // deadline.
 var never = make(chan struct{})
 
-func (fixedCluster) Fetch(topic string, p int32, offset int64, _ int32) (partition.FetchResult, <-chan struct{}, error) {
+func (fixedCluster) Fetch(topic string, p int32, offset int64, _ int32, _ []byte) (partition.FetchResult, <-chan struct{}, error) {
 	if topic != "topic" || p < 0 || p > 1 {
 		return partition.FetchResult{}, nil, core.Errorf(core.UnknownTopicOrPartition, "unknown")
 	}

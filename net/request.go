@@ -24,6 +24,7 @@ type requestContext struct {
 
 	registry *registry
 	cluster  Cluster      // nil when the server has none (framing tests)
+	bufs     *bufPool     // nil: nothing is pooled
 	log      *slog.Logger // nil: slog.Default()
 }
 
@@ -109,7 +110,7 @@ func parseRequest(frame []byte, reg *registry) (*request, error) {
 // means the connection must close.
 func serve(ctx context.Context, r *request) ([]byte, error) {
 	if r.fallback {
-		return encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry)), nil
+		return encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry), nil), nil
 	}
 	if r.api.needsCluster && r.rc.cluster == nil {
 		return nil, fmt.Errorf("%s needs a broker, and none is attached to the server", r.api.name)
@@ -125,14 +126,18 @@ func serve(ctx context.Context, r *request) ([]byte, error) {
 		return nil, fmt.Errorf("%s v%d handler returned a response for api key %d", r.api.name, r.rc.Version, resp.Key())
 	}
 	resp.SetVersion(r.rc.Version)
-	return encodeResponse(r.rc.CorrelationID, resp), nil
+	frame := encodeResponse(r.rc.CorrelationID, resp, r.rc.bufs)
+	recycleRecords(r.rc.bufs, resp) // copied into the frame
+	return frame, nil
 }
 
 // encodeResponse frames resp at the version it carries: size, correlation id,
 // an empty tag section for flexible versions (response header v1) except for
 // ApiVersions, whose response header is always v0, then the body.
-func encodeResponse(correlationID int32, resp kmsg.Response) []byte {
-	out := make([]byte, 8, encodedSizeHint(resp))
+// The frame comes from bufs (the connection's writer hands it back once
+// written).
+func encodeResponse(correlationID int32, resp kmsg.Response, bufs *bufPool) []byte {
+	out := bufs.alloc(encodedSizeHint(resp))[:8]
 	binary.BigEndian.PutUint32(out[4:], uint32(correlationID))
 	if resp.IsFlexible() && resp.Key() != apiVersionsKey {
 		out = append(out, 0)

@@ -20,7 +20,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	registry *registry
-	cluster  Cluster // nil only in tests of the framing
+	cluster  Cluster  // nil only in tests of the framing
+	bufs     *bufPool // Fetch records and response frames, reused
 
 	// ctx is the parent of every connection's context; cancel ends all
 	// in-flight handlers (Close, or Shutdown past its deadline).
@@ -60,6 +61,7 @@ func newServer(cfg Config, apis []api) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Log,
 		registry:  reg,
+		bufs:      newBufPool(fetchPoolBytes),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[gonet.Listener]struct{}),

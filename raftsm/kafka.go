@@ -377,9 +377,9 @@ func (k *KafkaCluster) readLeader(topic string, index int32, f func(*partition.L
 }
 
 // Fetch implements net.Cluster: a read of the leader's applied log.
-func (k *KafkaCluster) Fetch(topic string, index int32, offset int64, maxBytes int32) (partition.FetchResult, <-chan struct{}, error) {
+func (k *KafkaCluster) Fetch(topic string, index int32, offset int64, maxBytes int32, buf []byte) (partition.FetchResult, <-chan struct{}, error) {
 	var res partition.FetchResult
-	ch, err := k.readLeader(topic, index, func(l *partition.Log) { res = l.Fetch(offset, maxBytes) })
+	ch, err := k.readLeader(topic, index, func(l *partition.Log) { res = l.FetchInto(offset, maxBytes, buf) })
 	if err != nil {
 		return partition.FetchResult{}, nil, err
 	}

@@ -116,13 +116,17 @@ func (r *runner) matrix(ctx context.Context, c *cluster, n int) {
 			err := c.createTopic(ctx, topic, p)
 			if err == nil && r.want("produce") {
 				log.Printf("produce: %d broker(s), %d partitions, %d B records", n, p, size)
-				profiled := r.profile(c, fmt.Sprintf("produce-%d-%d-%d", n, p, size))
+				profiled := r.profile(c, fmt.Sprintf("produce-%d-%d-%d", n, p, size), r.duration)
 				run.Produce, err = produceMax(ctx, c, topic, size, r.inFlight, r.duration)
 				profiled()
 				if err == nil {
 					log.Printf("  %.0f records/s, %.1f MB/s, ack p50 %v p99 %v, broker CPU %.0f µs/record", run.Produce.recordsPerSec(), run.Produce.mbPerSec(),
 						run.Produce.Ack.P50, run.Produce.Ack.P99, run.Produce.cpuUsPerRecord())
+					name := fmt.Sprintf("consume-%d-%d-%d", n, p, size)
+					profiled, stopClient := r.profile(c, name, consumeProfileDuration), r.profileClient(name)
 					run.Consume, err = consumeAll(ctx, c, topic)
+					stopClient()
+					profiled()
 					log.Printf("  consume %.0f records/s", run.Consume.recordsPerSec())
 				}
 			}

@@ -559,7 +559,13 @@ func (h *harness) fetch(t *rapid.T) {
 		}
 		maxBytes = int32(sum) + rapid.Int32Range(-1, 1).Draw(t, "delta")
 	}
-	res := h.log.Fetch(off, maxBytes)
+	// Half the fetches reuse a buffer, of any capacity and full of junk:
+	// none of it may show in the records.
+	var buf []byte
+	if rapid.Bool().Draw(t, "reuse buffer") {
+		buf = bytes.Repeat([]byte{0xab}, rapid.IntRange(0, 1<<14).Draw(t, "buffer bytes"))
+	}
+	res := h.log.FetchInto(off, maxBytes, buf)
 	if res.HighWatermark != h.leo || res.LastStableOffset != h.leo || res.LogStartOffset != h.logStart {
 		t.Fatalf("fetch offsets %+v, model hw %d log start %d", res, h.leo, h.logStart)
 	}

@@ -36,6 +36,13 @@ type FetchResult struct {
 //     error: KafkaStorageError and no records. Corrupted data is never
 //     served.
 func (l *Log) Fetch(offset int64, maxBytes int32) FetchResult {
+	return l.FetchInto(offset, maxBytes, nil)
+}
+
+// FetchInto is Fetch with the records appended to buf[:0]: they alias buf
+// when they fit in its capacity, so a runtime can reuse one buffer's memory
+// for fetch after fetch. Log keeps no reference to buf or to the records.
+func (l *Log) FetchInto(offset int64, maxBytes int32, buf []byte) FetchResult {
 	res := FetchResult{
 		HighWatermark:    l.highWatermark,
 		LastStableOffset: l.highWatermark,
@@ -50,7 +57,7 @@ func (l *Log) Fetch(offset int64, maxBytes int32) FetchResult {
 		return res
 	}
 	var (
-		out  []byte
+		out  = buf[:0]
 		next = int64(-1) // the base the next batch must have
 		ferr *core.Error
 	)
