@@ -114,7 +114,7 @@ func fetchOnce(cluster Cluster, r *kmsg.FetchRequest, resp *kmsg.FetchResponse, 
 			}
 			buf := bufs.get(int(limit))
 			res, ch, err := cluster.Fetch(rt.Topic, rp.Partition, rp.FetchOffset, int32(max(limit, 0)), buf)
-			if err != nil || res.Records == nil {
+			if !sameArray(res.Records, buf) {
 				bufs.put(buf) // nothing read into it is kept
 			}
 			switch {

@@ -9,15 +9,26 @@ import "sync"
 // one consumer read 6 partitions; docs/benchmarks/README.md); a reused
 // buffer is already mapped and needs no zeroing.
 //
-// Buffers under minPooledBytes are left to the garbage collector, and the
-// pool holds at most maxBytes of buffers in all: what does not fit is
-// dropped. A nil *bufPool pools nothing. Safe for concurrent use.
+// The pool's buffers are mapped outside the Go heap (mapBuffer) and live
+// as long as the process: they do not raise the garbage collector's heap
+// goal (a live pool of 119 MiB would let the heap grow by as much again
+// between collections), and only the pages a fetch has written are
+// resident. A buffer never handed back is lost to the pool, which then
+// maps less, never more.
+//
+// The pool maps at most maxBytes in all, each buffer at least
+// minPooledBytes and a power of two (frames of one consumer differ by a
+// few KiB from one fetch to the next, and rounding lets each reuse the one
+// before). Past maxBytes, or where mapping is not available, get returns
+// nil and callers fall back to the Go heap; put ignores any slice the pool
+// did not map. A nil *bufPool pools nothing. Safe for concurrent use.
 type bufPool struct {
 	maxBytes int
 
-	mu   sync.Mutex
-	free [][]byte // each of length 0
-	held int      // the capacities of free, in bytes
+	mu     sync.Mutex
+	mapped map[*byte]bool // first byte of each buffer the pool mapped
+	total  int            // bytes mapped, <= maxBytes
+	free   [][]byte       // mapped buffers not handed out, each of length 0
 }
 
 const (
@@ -30,17 +41,54 @@ const (
 	fetchPoolBytes = maxFetchResponseBytes + 64<<20
 )
 
-func newBufPool(maxBytes int) *bufPool { return &bufPool{maxBytes: maxBytes} }
+func newBufPool(maxBytes int) *bufPool {
+	return &bufPool{maxBytes: maxBytes, mapped: make(map[*byte]bool)}
+}
 
-// get returns an empty buffer with room for at least n bytes: the smallest
-// pooled one that fits, or nil when none does (append then allocates). A
-// request under minPooledBytes always gets nil.
+// get returns an empty buffer with room for at least n bytes: the
+// smallest free one that fits, else a newly mapped one while the pool is
+// under maxBytes, else nil (a caller that appends then grows from nil, on
+// the Go heap). A request under minPooledBytes always gets nil.
 func (p *bufPool) get(n int) []byte {
 	if p == nil || n < minPooledBytes {
 		return nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if b := p.takeLocked(n); b != nil {
+		return b
+	}
+	size := minPooledBytes
+	for size < n {
+		size *= 2
+	}
+	if p.total+size > p.maxBytes {
+		return nil
+	}
+	b, ok := mapBuffer(size)
+	if !ok {
+		return nil
+	}
+	p.mapped[&b[:1][0]] = true
+	p.total += size
+	return b[:0]
+}
+
+// put takes back a buffer that get handed out; any other slice is
+// left to the garbage collector. The caller must hold no other reference
+// to b's memory: the next get hands it out to be overwritten.
+func (p *bufPool) put(b []byte) {
+	if p == nil || cap(b) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mapped[&b[:1][0]] {
+		p.free = append(p.free, b[:0])
+	}
+}
+
+func (p *bufPool) takeLocked(n int) []byte {
 	best := -1
 	for i, b := range p.free {
 		if cap(b) >= n && (best < 0 || cap(b) < cap(p.free[best])) {
@@ -54,39 +102,11 @@ func (p *bufPool) get(n int) []byte {
 	last := len(p.free) - 1
 	p.free[best], p.free[last] = p.free[last], nil
 	p.free = p.free[:last]
-	p.held -= cap(b)
 	return b
 }
 
-// alloc returns an empty buffer with room for at least n bytes: a pooled
-// one, or a new one whose capacity is n rounded up to a power of two when
-// it is worth pooling. Frames of one consumer differ by a few KiB from one
-// fetch to the next; rounding lets each reuse the one before.
-func (p *bufPool) alloc(n int) []byte {
-	if b := p.get(n); b != nil {
-		return b
-	}
-	if p == nil || n < minPooledBytes {
-		return make([]byte, 0, n)
-	}
-	c := minPooledBytes
-	for c < n {
-		c *= 2
-	}
-	return make([]byte, 0, c)
-}
-
-// put offers b's memory for reuse. The caller must hold no other reference
-// to it: the next get hands it out to be overwritten.
-func (p *bufPool) put(b []byte) {
-	if p == nil || cap(b) < minPooledBytes {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.held+cap(b) > p.maxBytes {
-		return
-	}
-	p.free = append(p.free, b[:0])
-	p.held += cap(b)
+// sameArray reports whether a and b share their first byte: whether an
+// append to a buffer stayed in it.
+func sameArray(a, b []byte) bool {
+	return cap(a) > 0 && cap(b) > 0 && &a[:1][0] == &b[:1][0]
 }

@@ -195,7 +195,6 @@ func (c *conn) writeLoop() {
 					c.closeFor(fmt.Sprintf("write response: %v", err))
 					failed = true
 				}
-				c.s.bufs.put(p.frame)
 			}
 			if failed {
 				// Unblock the reader and cancel the other handlers; the
@@ -204,6 +203,7 @@ func (c *conn) writeLoop() {
 				c.nc.Close()
 			}
 		}
+		c.s.bufs.put(p.frame) // written or dropped, it is not used again
 		<-c.slots
 	}
 }

@@ -137,13 +137,21 @@ func serve(ctx context.Context, r *request) ([]byte, error) {
 // The frame comes from bufs (the connection's writer hands it back once
 // written).
 func encodeResponse(correlationID int32, resp kmsg.Response, bufs *bufPool) []byte {
-	out := bufs.alloc(encodedSizeHint(resp))[:8]
+	hint := encodedSizeHint(resp)
+	buf := bufs.get(hint)
+	if buf == nil {
+		buf = make([]byte, 0, hint)
+	}
+	out := buf[:8]
 	binary.BigEndian.PutUint32(out[4:], uint32(correlationID))
 	if resp.IsFlexible() && resp.Key() != apiVersionsKey {
 		out = append(out, 0)
 	}
 	out = resp.AppendTo(out)
 	binary.BigEndian.PutUint32(out[0:], uint32(len(out)-4))
+	if !sameArray(out, buf) {
+		bufs.put(buf) // the hint fell short and AppendTo moved the frame
+	}
 	return out
 }
 
