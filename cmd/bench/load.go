@@ -77,7 +77,14 @@ func payload(n int) []byte {
 
 // produceMax produces as fast as the broker acknowledges, with at most
 // inFlight unacknowledged records, for d.
-func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFlight int, d time.Duration) (loadResult, error) {
+//
+// The same load runs for warmup before the measured d: records sent during
+// warm-up are acknowledged but not counted, and the brokers' CPU is taken
+// from its end. A broker's first seconds under load are not its steady
+// state (the Go heap and pebble's memtables grow to size, WAL files are
+// created rather than reused), and without a warm-up each run's figures
+// depended on what the run before it had left behind.
+func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFlight int, warmup, d time.Duration) (loadResult, error) {
 	cl, err := c.Client(producerOpts(topic)...)
 	if err != nil {
 		return loadResult{}, err
@@ -85,22 +92,31 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 	defer cl.Close()
 	value := payload(recordBytes)
 	lat := newLatencies()
-	cpu0 := c.CPUTime()
 	var acked, failed atomic.Int64
 	var firstErr atomic.Value
 	sem := make(chan struct{}, inFlight)
-	start := time.Now()
-	deadline := start.Add(d)
+	measureFrom := time.Now().Add(warmup)
+	deadline := measureFrom.Add(d)
+	var (
+		start     time.Time // when measuring began
+		cpu0      time.Duration
+		measuring bool
+	)
 	var wg sync.WaitGroup
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		sem <- struct{}{}
 		wg.Add(1)
 		sent := time.Now()
+		if !measuring && !sent.Before(measureFrom) {
+			measuring, start, cpu0 = true, sent, c.CPUTime()
+		}
+		counted := measuring
 		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			if err != nil {
+			switch {
+			case err != nil:
 				failed.Add(1)
 				firstErr.CompareAndSwap(nil, err)
-			} else {
+			case counted:
 				acked.Add(1)
 				lat.add(time.Since(sent))
 			}

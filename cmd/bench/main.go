@@ -4,7 +4,7 @@
 // leader failover. It writes docs/benchmarks/results.md, results.json and
 // SVG charts. Benchmarks report numbers; they never fail on time.
 //
-//	bin/bench [--broker bin/broker] [--out docs/benchmarks] [--duration 10s] [--quick] [--only produce,latency,scale,recovery] [--profile]
+//	bin/bench [--broker bin/broker] [--out docs/benchmarks] [--duration 10s] [--warmup 5s] [--quick] [--only produce,latency,scale,recovery] [--profile]
 package main
 
 import (
@@ -30,8 +30,9 @@ func main() {
 		binary   = flag.String("broker", "./bin/broker", "the broker binary to start")
 		out      = flag.String("out", "docs/benchmarks", "directory for results.md, results.json and the charts")
 		duration = flag.Duration("duration", 10*time.Second, "length of each produce run")
+		warmup   = flag.Duration("warmup", 5*time.Second, "load before each produce run's measurement starts (not counted)")
 		inFlight = flag.Int("in-flight", 512, "records handed to the client and not yet acknowledged, at most")
-		quick    = flag.Bool("quick", false, "a short run: 3 s runs, 1 KiB records, 6 partitions, 100 partitions for scale")
+		quick    = flag.Bool("quick", false, "a short run: 3 s runs after 1 s of warm-up, 1 KiB records, 6 partitions, 100 partitions for scale")
 		only     = flag.String("only", "", "comma-separated scenarios to run: produce, latency, scale, recovery (default all)")
 		scaleN   = flag.Int("scale-partitions", 1000, "partitions of the scale scenario")
 		keep     = flag.Bool("keep", false, "keep the brokers' data dirs and logs")
@@ -58,17 +59,20 @@ func main() {
 	}
 	r := &runner{
 		profileDir: profileDir,
-		binary:     bin, workDir: work, duration: *duration, inFlight: *inFlight,
+		binary:     bin, workDir: work, duration: *duration, warmup: *warmup, inFlight: *inFlight,
 		sizes: []int{100, 1024}, parts: []int32{1, 6, 64}, brokers: []int{1, 3},
 		scaleN: int32(*scaleN), only: map[string]bool{},
 		res: &results{Started: time.Now(), Commit: gitCommit(), GoVersion: runtime.Version(),
-			CPUs: runtime.NumCPU(), InFlight: *inFlight, Duration: *duration},
+			CPUs: runtime.NumCPU(), InFlight: *inFlight, Duration: *duration, Warmup: *warmup},
 	}
-	durationSet := false
-	flag.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *quick {
-		if !durationSet {
+		if !set["duration"] {
 			r.duration, r.res.Duration = 3*time.Second, 3*time.Second
+		}
+		if !set["warmup"] {
+			r.warmup, r.res.Warmup = time.Second, time.Second
 		}
 		r.sizes, r.parts = []int{1024}, []int32{6}
 		if *scaleN == 1000 {

@@ -58,6 +58,7 @@ type results struct {
 	CPUs       int
 	InFlight   int
 	Duration   time.Duration
+	Warmup     time.Duration
 	Throughput []throughputRun
 	Latency    []latencyRun
 	Scale      *scaleRun
@@ -70,6 +71,7 @@ type runner struct {
 	binary     string
 	workDir    string
 	duration   time.Duration
+	warmup     time.Duration // load before each produce measurement
 	inFlight   int
 	sizes      []int
 	parts      []int32
@@ -116,8 +118,8 @@ func (r *runner) matrix(ctx context.Context, c *cluster, n int) {
 			err := c.createTopic(ctx, topic, p)
 			if err == nil && r.want("produce") {
 				log.Printf("produce: %d broker(s), %d partitions, %d B records", n, p, size)
-				profiled := r.profile(c, fmt.Sprintf("produce-%d-%d-%d", n, p, size), r.duration)
-				run.Produce, err = produceMax(ctx, c, topic, size, r.inFlight, r.duration)
+				profiled := r.profile(c, fmt.Sprintf("produce-%d-%d-%d", n, p, size), r.warmup+r.duration)
+				run.Produce, err = produceMax(ctx, c, topic, size, r.inFlight, r.warmup, r.duration)
 				profiled()
 				if err == nil {
 					log.Printf("  %.0f records/s, %.1f MB/s, ack p50 %v p99 %v, broker CPU %.0f µs/record", run.Produce.recordsPerSec(), run.Produce.mbPerSec(),
@@ -189,7 +191,7 @@ func (r *runner) scale(ctx context.Context) *scaleRun {
 	}
 	run.CreateReady = time.Since(t0)
 	log.Printf("  started in %v, %d partitions led in %v", run.StartReady, r.scaleN, run.CreateReady)
-	if run.Produce, err = produceMax(ctx, c, "scale", 1024, r.inFlight, r.duration); err != nil {
+	if run.Produce, err = produceMax(ctx, c, "scale", 1024, r.inFlight, r.warmup, r.duration); err != nil {
 		return fail(err)
 	}
 	for _, b := range c.Brokers {
