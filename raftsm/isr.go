@@ -92,8 +92,8 @@ func newISRTracker(cfg isrConfig) *isrTracker {
 	return &isrTracker{cfg: cfg, shards: map[uint64]*shardProgress{}}
 }
 
-// record folds one round's observations, all taken at about nowMs, into
-// the table.
+// record folds one round's observations, all taken at or after nowMs (when
+// the round began), into the table.
 func (t *isrTracker) record(nowMs int64, obs []replicaProgress) {
 	byShard := map[uint64][]replicaProgress{}
 	for _, o := range obs {
@@ -241,7 +241,14 @@ func (n *Node) pollProgress() {
 
 // progressRound asks every registered peer in parallel, reads this
 // broker's own replicas, and records what answered.
+//
+// The round is recorded at the time it began: every answer in it was given
+// after that. A round that began before this node took over a partition
+// must not count as one held since, although it may end after: a broker
+// that answered early in it and died before the takeover would look alive
+// to placeLeaders (TestNoLeaderTransferToADeadBroker failed that way, once).
 func (n *Node) progressRound(t *isrTracker) {
+	began := time.Now().UnixMilli()
 	peers := map[int32]string{}
 	if n.ctrlReplica.Load() != 0 {
 		n.ReadController(func(c *controller.Controller) {
@@ -279,7 +286,7 @@ func (n *Node) progressRound(t *isrTracker) {
 	for _, a := range answers {
 		obs = append(obs, a...)
 	}
-	t.record(time.Now().UnixMilli(), obs)
+	t.record(began, obs)
 	unreached := map[int32]bool{}
 	for i, id := range ids {
 		if !reached[i] {

@@ -38,7 +38,7 @@ func main() {
 		keep     = flag.Bool("keep", false, "keep the brokers' data dirs and logs")
 		brokers  = flag.String("brokers", "1,3", "comma-separated cluster sizes of the produce and latency scenarios")
 		parts    = flag.String("partitions", "", "comma-separated partition counts of the produce scenario (default 1,6,64; with --quick 6)")
-		profile  = flag.Bool("profile", false, "take CPU and allocation profiles of every broker during each produce run, into <out>/profiles")
+		profile  = flag.Bool("profile", false, "take CPU and allocation profiles of every broker during each produce run and read-back, and of the load generator while it reads back, into <out>/profiles")
 	)
 	flag.Parse()
 	log.SetFlags(log.Ltime)
