@@ -138,8 +138,10 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 // consumer reads it, and measures both the acknowledgement latency and
 // the end-to-end latency (produce call to the consumer's receipt; the send
 // time travels in the first 8 bytes of the value, and both ends share this
-// process's clock).
-func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes int, rate float64, d time.Duration) (loadResult, error) {
+// process's clock). As in produceMax, the first warmup of the run is not
+// measured: its records are produced and must all be consumed, but their
+// latencies are not recorded.
+func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes int, rate float64, warmup, d time.Duration) (loadResult, error) {
 	cl, err := c.Client(producerOpts(topic)...)
 	if err != nil {
 		return loadResult{}, err
@@ -156,6 +158,8 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 
 	e2e := newLatencies()
 	var received atomic.Int64
+	begin := time.Now()
+	measureFrom := begin.Add(warmup)
 	cctx, stopConsumer := context.WithCancel(ctx)
 	consumed := make(chan struct{})
 	go func() {
@@ -165,7 +169,9 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 			now := time.Now()
 			fs.EachRecord(func(r *kgo.Record) {
 				if len(r.Value) >= 8 {
-					e2e.add(now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))))
+					if sent := time.Unix(0, int64(binary.BigEndian.Uint64(r.Value))); !sent.Before(measureFrom) {
+						e2e.add(now.Sub(sent))
+					}
 					received.Add(1)
 				}
 			})
@@ -173,35 +179,39 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 	}()
 
 	ack := newLatencies()
-	var acked, failed atomic.Int64
+	var acked, ackedAll, failed atomic.Int64 // acked: measured records only
 	var wg sync.WaitGroup
-	start := time.Now()
 	const tick = time.Millisecond
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	due := 0.0
-	for now := start; now.Sub(start) < d && ctx.Err() == nil; now = <-ticker.C {
+	for now := begin; now.Sub(measureFrom) < d && ctx.Err() == nil; now = <-ticker.C {
 		due += rate * tick.Seconds()
 		for ; due >= 1; due-- {
 			v := make([]byte, max(recordBytes, 8))
 			sent := time.Now()
 			binary.BigEndian.PutUint64(v, uint64(sent.UnixNano()))
+			measured := !sent.Before(measureFrom)
 			wg.Add(1)
 			cl.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
-				if err != nil {
+				switch {
+				case err != nil:
 					failed.Add(1)
-				} else {
+				case measured:
 					acked.Add(1)
+					ackedAll.Add(1)
 					ack.add(time.Since(sent))
+				default:
+					ackedAll.Add(1)
 				}
 				wg.Done()
 			})
 		}
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := time.Since(measureFrom)
 	// Let the consumer catch the last records, but not forever.
-	for wait := time.Now(); received.Load() < acked.Load() && time.Since(wait) < 10*time.Second; {
+	for wait := time.Now(); received.Load() < ackedAll.Load() && time.Since(wait) < 10*time.Second; {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stopConsumer()
@@ -211,8 +221,8 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 	if r.Errors > 0 {
 		return r, fmt.Errorf("%d produce errors", r.Errors)
 	}
-	if got := received.Load(); got < r.Records {
-		return r, fmt.Errorf("consumer received %d of %d acknowledged records", got, r.Records)
+	if got, all := received.Load(), ackedAll.Load(); got < all {
+		return r, fmt.Errorf("consumer received %d of %d acknowledged records", got, all)
 	}
 	return r, nil
 }

@@ -13,7 +13,7 @@ func writeMarkdown(w io.Writer, r *results) {
 	fmt.Fprintf(w, "# Benchmark results\n\n")
 	fmt.Fprintf(w, "Measured by `make bench` (`bin/bench`) on %s, commit %s, %s, %d CPUs. Brokers and the load generator share the host. ",
 		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Commit, r.GoVersion, r.CPUs)
-	fmt.Fprintf(w, "Every produce is acks=all (fsynced on a quorum before the acknowledgement), idempotent, uncompressed random payload, at most %d records in flight; each produce run is measured for %v after a warm-up of %v at the same load.\n\n", r.InFlight, r.Duration, r.Warmup)
+	fmt.Fprintf(w, "Every produce is acks=all (fsynced on a quorum before the acknowledgement), idempotent, uncompressed random payload, at most %d records in flight; each produce run, and each fixed-rate run, is measured for %v after a warm-up of %v at the same load.\n\n", r.InFlight, r.Duration, r.Warmup)
 
 	if len(r.Throughput) > 0 {
 		fmt.Fprintf(w, "## Produce and consume throughput\n\n")

@@ -152,7 +152,7 @@ func (r *runner) latency(ctx context.Context, c *cluster, n int, p int32, size i
 	log.Printf("latency: %d broker(s), %d partitions, %d B records at %.0f records/s", n, p, size, rate)
 	err := c.createTopic(ctx, topic, p)
 	if err == nil {
-		run.Result, err = produceAtRate(ctx, c, topic, size, rate, r.duration)
+		run.Result, err = produceAtRate(ctx, c, topic, size, rate, r.warmup, r.duration)
 	}
 	if err != nil {
 		run.Err = err.Error()
