@@ -10,11 +10,11 @@ import "sync"
 // buffer is already mapped and needs no zeroing.
 //
 // The pool's buffers are mapped outside the Go heap (mapBuffer) and live
-// as long as the process: they do not raise the garbage collector's heap
-// goal (a live pool of 119 MiB would let the heap grow by as much again
-// between collections), and only the pages a fetch has written are
-// resident. A buffer never handed back is lost to the pool, which then
-// maps less, never more.
+// until release: they do not raise the garbage collector's heap goal (a
+// live pool of 119 MiB would let the heap grow by as much again between
+// collections), and only the pages a fetch has written are resident. A
+// buffer never handed back is lost to the pool, which then maps less,
+// never more.
 //
 // The pool maps at most maxBytes in all, each buffer at least
 // minPooledBytes and a power of two (frames of one consumer differ by a
@@ -26,9 +26,9 @@ type bufPool struct {
 	maxBytes int
 
 	mu     sync.Mutex
-	mapped map[*byte]bool // first byte of each buffer the pool mapped
-	total  int            // bytes mapped, <= maxBytes
-	free   [][]byte       // mapped buffers not handed out, each of length 0
+	mapped map[*byte][]byte // each buffer the pool mapped, whole, by its first byte
+	total  int              // bytes mapped, <= maxBytes
+	free   [][]byte         // mapped buffers not handed out, each of length 0
 }
 
 const (
@@ -42,7 +42,7 @@ const (
 )
 
 func newBufPool(maxBytes int) *bufPool {
-	return &bufPool{maxBytes: maxBytes, mapped: make(map[*byte]bool)}
+	return &bufPool{maxBytes: maxBytes, mapped: make(map[*byte][]byte)}
 }
 
 // get returns an empty buffer with room for at least n bytes: the
@@ -69,7 +69,7 @@ func (p *bufPool) get(n int) []byte {
 	if !ok {
 		return nil
 	}
-	p.mapped[&b[:1][0]] = true
+	p.mapped[&b[:1][0]] = b
 	p.total += size
 	return b[:0]
 }
@@ -83,9 +83,25 @@ func (p *bufPool) put(b []byte) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.mapped[&b[:1][0]] {
+	if _, ok := p.mapped[&b[:1][0]]; ok {
 		p.free = append(p.free, b[:0])
 	}
+}
+
+// release unmaps every buffer the pool mapped, handed out or not, and
+// empties it. The caller must know that no buffer is in use any more: the
+// server calls it once every connection has ended.
+func (p *bufPool) release() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, b := range p.mapped {
+		unmapBuffer(b)
+		delete(p.mapped, k)
+	}
+	p.free, p.total = nil, 0
 }
 
 func (p *bufPool) takeLocked(n int) []byte {

@@ -35,7 +35,16 @@ func TestBufPool(t *testing.T) {
 	if got := p.get(minPooledBytes + 5); !sameArray(got, a) || len(got) != 0 {
 		t.Fatal("get did not reuse the larger free buffer, emptied")
 	}
+	p.release()
+	if p.total != 0 || len(p.free) != 0 || len(p.mapped) != 0 {
+		t.Fatalf("after release the pool holds %d bytes, %d free, %d mapped", p.total, len(p.free), len(p.mapped))
+	}
+	if c := p.get(minPooledBytes); cap(c) != minPooledBytes {
+		t.Fatalf("after release get mapped %d bytes, want %d", cap(c), minPooledBytes)
+	}
+	p.release()
 	var none *bufPool
+	none.release()
 	none.put(a)
 	if none.get(minPooledBytes) != nil {
 		t.Fatal("a nil pool gave a buffer")

@@ -10,3 +10,6 @@ func mapBuffer(size int) ([]byte, bool) {
 	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	return b, err == nil
 }
+
+// unmapBuffer gives back a buffer mapBuffer returned, whole.
+func unmapBuffer(b []byte) { _ = syscall.Munmap(b) }

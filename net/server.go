@@ -183,6 +183,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancel()
+		s.bufs.release() // every connection, and so every handler, has ended
 		return nil
 	case <-ctx.Done():
 		s.cancel()
@@ -192,6 +193,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		<-done
+		s.bufs.release()
 		return ctx.Err()
 	}
 }
