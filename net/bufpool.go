@@ -78,7 +78,9 @@ func (p *bufPool) get(n int) []byte {
 // left to the garbage collector. The caller must hold no other reference
 // to b's memory: the next get hands it out to be overwritten.
 func (p *bufPool) put(b []byte) {
-	if p == nil || cap(b) == 0 {
+	// Every buffer the pool maps is at least minPooledBytes: the frames of
+	// small responses, which the writer hands back too, skip the lock.
+	if p == nil || cap(b) < minPooledBytes {
 		return
 	}
 	p.mu.Lock()
