@@ -7,6 +7,8 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/logger"
+
+	"github.com/tidemark/tidemark/raftsm/raftnet"
 )
 
 // RaftTiming is the Raft timing shared by every shard of a broker. The
@@ -63,7 +65,13 @@ func newNodeHost(dataDir, raftAddr string, t RaftTiming, ev *events, layout raft
 		// the tests' checks.
 		RaftEventListener:   ev,
 		SystemEventListener: ev,
-		Expert:              config.ExpertConfig{LogDB: logDBConfig(layout.logShards), Engine: engineConfig(layout.stepWorkers)},
+		Expert: config.ExpertConfig{
+			LogDB:  logDBConfig(layout.logShards),
+			Engine: engineConfig(layout.stepWorkers),
+			// dragonboat's frame, written in one call and read through a
+			// buffer (raftnet's package comment).
+			TransportFactory: &raftnet.Factory{},
+		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
