@@ -191,7 +191,10 @@ func (r *runner) scale(ctx context.Context) *scaleRun {
 	}
 	run.CreateReady = time.Since(t0)
 	log.Printf("  started in %v, %d partitions led in %v", run.StartReady, r.scaleN, run.CreateReady)
-	if run.Produce, err = produceMax(ctx, c, "scale", 1024, r.inFlight, r.warmup, r.duration); err != nil {
+	profiled := r.profile(c, fmt.Sprintf("scale-produce-%d", r.scaleN), r.warmup+r.duration)
+	run.Produce, err = produceMax(ctx, c, "scale", 1024, r.inFlight, r.warmup, r.duration)
+	profiled()
+	if err != nil {
 		return fail(err)
 	}
 	for _, b := range c.Brokers {
