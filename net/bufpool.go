@@ -35,9 +35,12 @@ const (
 	// minPooledBytes is the smallest buffer worth pooling: below it, an
 	// allocation costs less than the pool's lock.
 	minPooledBytes = 64 << 10
-	// fetchPoolBytes bounds the server's pool: room for one response at
-	// the largest size a broker builds (maxFetchResponseBytes), once as
-	// records and once as a frame rounded up to 64 MiB.
+	// fetchPoolBytes bounds the server's pool: room for the records of
+	// one response at the largest size a broker builds
+	// (maxFetchResponseBytes), in buffers rounded up to powers of two.
+	// (A Fetch frame is written from the record buffers themselves,
+	// fetchFrame; the frames the pool holds are those of other large
+	// responses.)
 	fetchPoolBytes = maxFetchResponseBytes + 64<<20
 )
 

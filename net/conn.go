@@ -45,7 +45,7 @@ type conn struct {
 // pending is one request whose response is being prepared.
 type pending struct {
 	done  chan struct{} // closed when frame and err are set
-	frame []byte        // encoded response; nil: no response
+	frame [][]byte      // encoded response, in segments; nil: no response
 	err   error
 }
 
@@ -183,6 +183,7 @@ func (c *conn) readLoop() {
 
 func (c *conn) writeLoop() {
 	failed := false
+	var segs gonet.Buffers // reused: WriteTo consumes it
 	for p := range c.queue {
 		<-p.done
 		if !failed {
@@ -191,7 +192,10 @@ func (c *conn) writeLoop() {
 				c.closeFor(p.err.Error())
 				failed = true
 			case p.frame != nil:
-				if _, err := c.nc.Write(p.frame); err != nil {
+				// One writev for all segments (a fetch's record sets are
+				// segments of their own, not copied into the frame).
+				segs = append(segs[:0], p.frame...)
+				if _, err := segs.WriteTo(c.nc); err != nil {
 					c.closeFor(fmt.Sprintf("write response: %v", err))
 					failed = true
 				}
@@ -203,7 +207,9 @@ func (c *conn) writeLoop() {
 				c.nc.Close()
 			}
 		}
-		c.s.bufs.put(p.frame) // written or dropped, it is not used again
+		for _, b := range p.frame {
+			c.s.bufs.put(b) // written or dropped, it is not used again
+		}
 		<-c.slots
 	}
 }

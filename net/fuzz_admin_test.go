@@ -88,7 +88,7 @@ func serveFixed(t *testing.T, req kmsg.Request, version int16) kmsg.Response {
 	r.rc.cluster = fixedCluster{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	out, err := serve(ctx, r)
+	out, err := serveFlat(ctx, r)
 	if err != nil {
 		t.Fatalf("serve %T v%d: %v", req, version, err)
 	}
@@ -283,7 +283,7 @@ func FuzzAdminRequestPath(f *testing.F) {
 		}
 		r.rc.cluster = fixedCluster{}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		out, err := serve(ctx, r)
+		out, err := serveFlat(ctx, r)
 		cancel()
 		if err != nil {
 			t.Fatalf("serve: %v", err)

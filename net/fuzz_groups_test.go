@@ -142,7 +142,7 @@ func serveFixedGroup(t *testing.T, req kmsg.Request, v int16) kmsg.Response {
 		t.Fatalf("%T v%d: %v", req, v, err)
 	}
 	r.rc.cluster = fixedCluster{}
-	out, err := serve(context.Background(), r)
+	out, err := serveFlat(context.Background(), r)
 	if err != nil {
 		t.Fatalf("%T v%d: %v", req, v, err)
 	}

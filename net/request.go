@@ -106,11 +106,13 @@ func parseRequest(frame []byte, reg *registry) (*request, error) {
 }
 
 // serve runs the request's handler and returns the encoded response frame,
-// size prefix included, or nil when the handler sends no response. An error
+// size prefix included, as segments to write one after another (see
+// fetchFrame), or nil when the handler sends no response. Every segment
+// may be a buffer of the pool, to be handed back once written. An error
 // means the connection must close.
-func serve(ctx context.Context, r *request) ([]byte, error) {
+func serve(ctx context.Context, r *request) ([][]byte, error) {
 	if r.fallback {
-		return encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry), nil), nil
+		return [][]byte{encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry), nil)}, nil
 	}
 	if r.api.needsCluster && r.rc.cluster == nil {
 		return nil, fmt.Errorf("%s needs a broker, and none is attached to the server", r.api.name)
@@ -126,9 +128,14 @@ func serve(ctx context.Context, r *request) ([]byte, error) {
 		return nil, fmt.Errorf("%s v%d handler returned a response for api key %d", r.api.name, r.rc.Version, resp.Key())
 	}
 	resp.SetVersion(r.rc.Version)
+	if f, ok := resp.(*kmsg.FetchResponse); ok {
+		if segs, ok := fetchFrame(r.rc.CorrelationID, f); ok {
+			return segs, nil // the writer hands the record buffers back
+		}
+	}
 	frame := encodeResponse(r.rc.CorrelationID, resp, r.rc.bufs)
 	recycleRecords(r.rc.bufs, resp) // copied into the frame
-	return frame, nil
+	return [][]byte{frame}, nil
 }
 
 // encodeResponse frames resp at the version it carries: size, correlation id,
