@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,8 @@ import (
 	"github.com/lni/dragonboat/v4/raftio"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/tidemark/tidemark/brokerproc"
 )
 
 // counter is a state machine that sums the 8-byte values proposed to it.
@@ -77,7 +78,11 @@ func TestTalksToDragonboatTransport(t *testing.T) {
 	ours := map[uint64]bool{2: true, 3: true, 5: true}
 	addrs := map[uint64]string{}
 	for id := uint64(1); id <= 5; id++ {
-		addrs[id] = freeAddr(t)
+		a, err := brokerproc.FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[id] = a
 	}
 	chunksSent, chunksReceived := map[uint64]*atomic.Int64{}, map[uint64]*atomic.Int64{}
 	hosts := map[uint64]*dragonboat.NodeHost{}
@@ -241,14 +246,4 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

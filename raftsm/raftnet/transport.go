@@ -56,6 +56,8 @@ const (
 	// poisonAckTimeout bounds how long closing a snapshot connection waits
 	// for the receiver to confirm it read everything.
 	poisonAckTimeout = 10 * time.Second
+	// acceptRetryDelay is the pause after a failed accept.
+	acceptRetryDelay = 100 * time.Millisecond
 	// keepAlivePeriod lets TCP find a peer host that went away while a
 	// connection was idle.
 	keepAlivePeriod = 10 * time.Second
@@ -149,11 +151,15 @@ func (t *Transport) accept(ln net.Listener) {
 	defer t.wg.Done()
 	for {
 		c, err := ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				t.log.Error("accept failed; no longer accepting Raft connections", "err", err)
-			}
+		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if err != nil {
+			// Out of file descriptors, say: peers keep redialling, so
+			// wait and accept again rather than stop for good.
+			t.log.Warn("accepting a Raft connection failed; retrying", "err", err, "retry_in", acceptRetryDelay)
+			time.Sleep(acceptRetryDelay)
+			continue
 		}
 		t.mu.Lock()
 		if t.closed {
