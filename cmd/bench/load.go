@@ -102,9 +102,16 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 		cpu0      time.Duration
 		measuring bool
 	)
+	runCtx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	var wg sync.WaitGroup
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		sem <- struct{}{}
+produce:
+	for runCtx.Err() == nil {
+		select {
+		case sem <- struct{}{}:
+		case <-runCtx.Done():
+			break produce // every slot held past the end: stuck records
+		}
 		wg.Add(1)
 		sent := time.Now()
 		if !measuring && !sent.Before(measureFrom) {
@@ -124,10 +131,13 @@ func produceMax(ctx context.Context, c *cluster, topic string, recordBytes, inFl
 			wg.Done()
 		})
 	}
-	wg.Wait()
+	drained := drain(&wg)
 	elapsed := time.Since(start)
 	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes),
 		Elapsed: elapsed, Errors: failed.Load(), Ack: lat.summary(), BrokerCPU: c.CPUTime() - cpu0}
+	if !drained {
+		return r, fmt.Errorf("%d records still unacknowledged %v after the run ended", len(sem), drainTimeout)
+	}
 	if e := firstErr.Load(); e != nil {
 		return r, fmt.Errorf("%d produce errors, the first: %v", r.Errors, e)
 	}
@@ -179,7 +189,7 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 	}()
 
 	ack := newLatencies()
-	var acked, ackedAll, failed atomic.Int64 // acked: measured records only
+	var acked, ackedAll, failed, pending atomic.Int64 // acked: measured records only
 	var wg sync.WaitGroup
 	const tick = time.Millisecond
 	ticker := time.NewTicker(tick)
@@ -193,7 +203,9 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 			binary.BigEndian.PutUint64(v, uint64(sent.UnixNano()))
 			measured := !sent.Before(measureFrom)
 			wg.Add(1)
+			pending.Add(1)
 			cl.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+				defer pending.Add(-1)
 				switch {
 				case err != nil:
 					failed.Add(1)
@@ -208,7 +220,7 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 			})
 		}
 	}
-	wg.Wait()
+	drained := drain(&wg)
 	elapsed := time.Since(measureFrom)
 	// Let the consumer catch the last records, but not forever.
 	for wait := time.Now(); received.Load() < ackedAll.Load() && time.Since(wait) < 10*time.Second; {
@@ -218,6 +230,9 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 	<-consumed
 	r := loadResult{Records: acked.Load(), Bytes: acked.Load() * int64(recordBytes), Elapsed: elapsed,
 		Errors: failed.Load(), Ack: ack.summary(), E2E: e2e.summary()}
+	if !drained {
+		return r, fmt.Errorf("%d records still unacknowledged %v after the run ended", pending.Load(), drainTimeout)
+	}
 	if r.Errors > 0 {
 		return r, fmt.Errorf("%d produce errors", r.Errors)
 	}
@@ -225,6 +240,27 @@ func produceAtRate(ctx context.Context, c *cluster, topic string, recordBytes in
 		return r, fmt.Errorf("consumer received %d of %d acknowledged records", got, all)
 	}
 	return r, nil
+}
+
+// drainTimeout bounds the wait for the records still in flight when a
+// produce run ends. franz-go retries a record until it is acknowledged, so
+// a partition that never accepts one would otherwise hang the benchmark;
+// a run that times out reports an error instead of a figure.
+const drainTimeout = 2 * time.Minute
+
+// drain waits for wg, at most drainTimeout; false: it timed out.
+func drain(wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(drainTimeout):
+		return false
+	}
 }
 
 // consumeAll reads topic from the start until it has read every record up
