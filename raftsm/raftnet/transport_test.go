@@ -190,10 +190,7 @@ func TestRejectedChunkDropsConnection(t *testing.T) {
 // TestMalformedFramesAreDropped: a frame with a bad magic, header checksum,
 // size or payload checksum closes the connection and delivers nothing.
 func TestMalformedFramesAreDropped(t *testing.T) {
-	payload, _ := (&pb.MessageBatch{SourceAddress: "a:1"}).Marshal()
-	good := make([]byte, prefixBytes+len(payload))
-	copy(good[prefixBytes:], payload)
-	putPrefix(good, methodRaft, good[prefixBytes:])
+	good := batchFrame(pb.MessageBatch{SourceAddress: "a:1"})
 	cases := map[string]func(f []byte) []byte{
 		"magic":      func(f []byte) []byte { f[0] = 0xAF; return f },
 		"header crc": func(f []byte) []byte { f[magicBytes+12] ^= 1; return f },
@@ -238,6 +235,15 @@ func TestMalformedFramesAreDropped(t *testing.T) {
 	}
 }
 
+// batchFrame is the whole frame carrying b.
+func batchFrame(b pb.MessageBatch) []byte {
+	payload, _ := b.Marshal()
+	f := make([]byte, prefixBytes+len(payload))
+	copy(f[prefixBytes:], payload)
+	putPrefix(f, methodRaft, f[prefixBytes:])
+	return f
+}
+
 // putHeaderCRC recomputes the header checksum of frame f after a test
 // changed a header field.
 func putHeaderCRC(f []byte) {
@@ -270,11 +276,7 @@ func TestCloseEndsServing(t *testing.T) {
 	}
 	defer c.Close()
 	// A frame delivered proves the connection is being served.
-	payload, _ := (&pb.MessageBatch{SourceAddress: "a:1"}).Marshal()
-	frame := make([]byte, prefixBytes+len(payload))
-	copy(frame[prefixBytes:], payload)
-	putPrefix(frame, methodRaft, frame[prefixBytes:])
-	if _, err := c.Write(frame); err != nil {
+	if _, err := c.Write(batchFrame(pb.MessageBatch{SourceAddress: "a:1"})); err != nil {
 		t.Fatal(err)
 	}
 	r.wait(t, 1)
@@ -294,10 +296,7 @@ func TestCloseEndsServing(t *testing.T) {
 // FuzzServe: whatever bytes a peer sends, serving them neither panics nor
 // delivers anything but whole, checksummed frames that decode.
 func FuzzServe(f *testing.F) {
-	payload, _ := (&pb.MessageBatch{SourceAddress: "a:1", Requests: []pb.Message{{Type: pb.Heartbeat, ShardID: 3}}}).Marshal()
-	good := make([]byte, prefixBytes+len(payload))
-	copy(good[prefixBytes:], payload)
-	putPrefix(good, methodRaft, good[prefixBytes:])
+	good := batchFrame(pb.MessageBatch{SourceAddress: "a:1", Requests: []pb.Message{{Type: pb.Heartbeat, ShardID: 3}}})
 	f.Add(good)
 	f.Add(append(slices.Clone(good), good...))
 	f.Add(poison[:])
