@@ -3,11 +3,12 @@ package net
 import "sync"
 
 // bufPool recycles the large byte buffers of Fetch responses: the records
-// read for each partition and the encoded frame. Served from fresh memory,
-// a response of 48 MiB made the kernel fault in every page of both (about
-// 49,000 page faults in 2.5 s, most of the broker's time in memmove while
-// one consumer read 6 partitions; docs/benchmarks/README.md); a reused
-// buffer is already mapped and needs no zeroing.
+// read for each partition, which the response is written from
+// (fetchFrame). Served from fresh memory, a response of 48 MiB made the
+// kernel fault in every page it used (about 49,000 page faults in 2.5 s,
+// most of the broker's time in memmove while one consumer read 6
+// partitions; docs/benchmarks/README.md); a reused buffer is already
+// mapped and needs no zeroing.
 //
 // The pool's buffers are mapped outside the Go heap (mapBuffer) and live
 // until release: they do not raise the garbage collector's heap goal (a
@@ -17,9 +18,8 @@ import "sync"
 // never more.
 //
 // The pool maps at most maxBytes in all, each buffer at least
-// minPooledBytes and a power of two (frames of one consumer differ by a
-// few KiB from one fetch to the next, and rounding lets each reuse the one
-// before). Past maxBytes, or where mapping is not available, get returns
+// minPooledBytes and a power of two (partitions asked for limits a few
+// KiB apart share one size, so each reuses what another handed back). Past maxBytes, or where mapping is not available, get returns
 // nil and callers fall back to the Go heap; put ignores any slice the pool
 // did not map. A nil *bufPool pools nothing. Safe for concurrent use.
 type bufPool struct {
@@ -38,9 +38,6 @@ const (
 	// fetchPoolBytes bounds the server's pool: room for the records of
 	// one response at the largest size a broker builds
 	// (maxFetchResponseBytes), in buffers rounded up to powers of two.
-	// (A Fetch frame is written from the record buffers themselves,
-	// fetchFrame; the frames the pool holds are those of other large
-	// responses.)
 	fetchPoolBytes = maxFetchResponseBytes + 64<<20
 )
 

@@ -112,7 +112,7 @@ func parseRequest(frame []byte, reg *registry) (*request, error) {
 // means the connection must close.
 func serve(ctx context.Context, r *request) ([][]byte, error) {
 	if r.fallback {
-		return [][]byte{encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry), nil)}, nil
+		return [][]byte{encodeResponse(r.rc.CorrelationID, apiVersionsFallback(r.rc.registry))}, nil
 	}
 	if r.api.needsCluster && r.rc.cluster == nil {
 		return nil, fmt.Errorf("%s needs a broker, and none is attached to the server", r.api.name)
@@ -133,58 +133,25 @@ func serve(ctx context.Context, r *request) ([][]byte, error) {
 			return segs, nil // the writer hands the record buffers back
 		}
 	}
-	frame := encodeResponse(r.rc.CorrelationID, resp, r.rc.bufs)
-	recycleRecords(r.rc.bufs, resp) // copied into the frame
+	// A Fetch at a version fetchFrame leaves (flexible ones, not served)
+	// has its records copied into the frame: they can go back now.
+	frame := encodeResponse(r.rc.CorrelationID, resp)
+	recycleRecords(r.rc.bufs, resp)
 	return [][]byte{frame}, nil
 }
 
 // encodeResponse frames resp at the version it carries: size, correlation id,
 // an empty tag section for flexible versions (response header v1) except for
-// ApiVersions, whose response header is always v0, then the body.
-// The frame comes from bufs (the connection's writer hands it back once
-// written).
-func encodeResponse(correlationID int32, resp kmsg.Response, bufs *bufPool) []byte {
-	hint := encodedSizeHint(resp)
-	buf := bufs.get(hint)
-	if buf == nil {
-		buf = make([]byte, 0, hint)
-	}
-	out := buf[:8]
+// ApiVersions, whose response header is always v0, then the body. Every
+// response served is small except Fetch, which fetchFrame encodes without
+// copying its records.
+func encodeResponse(correlationID int32, resp kmsg.Response) []byte {
+	out := make([]byte, 8, 64)
 	binary.BigEndian.PutUint32(out[4:], uint32(correlationID))
 	if resp.IsFlexible() && resp.Key() != apiVersionsKey {
 		out = append(out, 0)
 	}
 	out = resp.AppendTo(out)
 	binary.BigEndian.PutUint32(out[0:], uint32(len(out)-4))
-	if !sameArray(out, buf) {
-		bufs.put(buf) // the hint fell short and AppendTo moved the frame
-	}
 	return out
-}
-
-// encodedSizeHint is a frame capacity, in bytes, that the encoded response
-// should fit without growing. Only Fetch responses are large: kmsg appends
-// record batches into one slice, and growing it by repeated copies cost a
-// broker most of its CPU while serving a 48 MiB response of 6 partitions
-// (docs/benchmarks/README.md). A hint too small is still encoded correctly,
-// just with a copy more.
-func encodedSizeHint(resp kmsg.Response) int {
-	const fixedBytes = 64 // frame header and top-level fields
-	f, ok := resp.(*kmsg.FetchResponse)
-	if !ok {
-		return fixedBytes
-	}
-	// Per topic: name, id and array lengths; per partition: its fixed
-	// fields and arrays besides the records.
-	const topicBytes, partitionBytes, abortedBytes = 48, 64, 16
-	n := fixedBytes
-	for i := range f.Topics {
-		t := &f.Topics[i]
-		n += topicBytes + len(t.Topic)
-		for j := range t.Partitions {
-			p := &t.Partitions[j]
-			n += partitionBytes + len(p.RecordBatches) + abortedBytes*len(p.AbortedTransactions)
-		}
-	}
-	return n
 }
